@@ -1,0 +1,29 @@
+import { Command } from 'commander';
+import { applyPrune, planPrune } from '../../retention/prune.js';
+import { confirmDestructive } from '../confirm.js';
+import { contextOf } from '../context.js';
+import { positiveInt, positiveNumber } from './parse.js';
+
+export function pruneCommand(): Command {
+  return new Command('prune')
+    .description('apply retention: remove snapshots beyond --keep / --max-age, and unfinished ones left by interrupted runs')
+    .option('--keep <n>', 'keep the newest N snapshots', positiveInt)
+    .option('--max-age <days>', 'keep snapshots younger than this many days', positiveNumber)
+    .option('--dry-run', 'list what would be removed, remove nothing', false)
+    .action(async (opts: { keep?: number; maxAge?: number; dryRun: boolean }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const plan = await planPrune(ctx.store, {
+        ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
+        ...(opts.maxAge !== undefined ? { maxAgeDays: opts.maxAge } : {}),
+      });
+      const total = plan.expired.length + plan.abandoned.length;
+      for (const s of plan.expired) ctx.out.line(`${opts.dryRun ? 'would remove' : 'remove'} ${s.id} (${s.strategy}, ${s.createdAt})`);
+      for (const s of plan.abandoned) ctx.out.line(`${opts.dryRun ? 'would remove' : 'remove'} ${s.id} (unfinished)`);
+      if (total > 0 && !opts.dryRun) {
+        await confirmDestructive(`remove ${total} snapshot(s) from ${ctx.store.root}`, ctx.options.yes);
+        await applyPrune(ctx.store, plan, ctx.maybeTarget());
+      }
+      ctx.out.document({ dryRun: opts.dryRun, ...plan });
+      ctx.out.line(total === 0 ? `Nothing to prune; ${plan.kept} snapshot(s) kept.` : `${opts.dryRun ? 'Would keep' : 'Kept'} ${plan.kept} snapshot(s).`);
+    });
+}

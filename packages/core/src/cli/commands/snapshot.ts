@@ -1,0 +1,43 @@
+import { Command, Option } from 'commander';
+import { takeSnapshot } from '../../snapshot/take.js';
+import { contextOf } from '../context.js';
+import { formatBytes, formatCount, formatDuration } from '../output.js';
+import { progressOnTty } from '../progress.js';
+import { positiveInt } from './parse.js';
+
+interface SnapshotOptions {
+  label?: string;
+  strategy: 'auto' | 'dump' | 'clone';
+  format: 'custom' | 'directory';
+  jobs?: number;
+}
+
+export function snapshotCommand(): Command {
+  return new Command('snapshot')
+    .description('take a snapshot of the database now')
+    .option('--label <text>', 'a label to find it by later')
+    .addOption(new Option('--strategy <name>', 'how to take it: clone when possible, else dump').choices(['auto', 'dump', 'clone']).default('auto'))
+    .addOption(new Option('--format <format>', 'pg_dump archive format (dump strategy)').choices(['custom', 'directory']).default('custom'))
+    .option('--jobs <n>', 'parallel pg_dump jobs with --format directory (default: number of cores)', positiveInt)
+    .action(async (opts: SnapshotOptions, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const progress = progressOnTty(!ctx.out.json);
+      const manifest = await takeSnapshot({
+        target: ctx.target(),
+        store: ctx.store,
+        strategy: opts.strategy,
+        ...(opts.label ? { label: opts.label } : {}),
+        dumpFormat: opts.format,
+        ...(opts.jobs ? { jobs: opts.jobs } : {}),
+        onProgress: progress.onProgress,
+        onNotice: ctx.out.note,
+        signal: ctx.signal,
+      }).finally(progress.stop);
+      const rows = manifest.tables.reduce((sum, t) => sum + t.rows, 0);
+      ctx.out.document(manifest);
+      ctx.out.line(
+        `Snapshot ${manifest.id} of ${manifest.database.name}: ${manifest.strategy}, ${formatBytes(manifest.sizeBytes)}, ${manifest.tables.length} tables, ${formatCount(rows)} rows, in ${formatDuration(manifest.durationMs)}.`,
+      );
+      ctx.out.line(`Restore it with: lifeboat restore ${manifest.id}`);
+    });
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { setDebugSink } from '../debug.js';
+import { ERROR_CODES, LifeboatError } from '../errors.js';
+import { redact } from '../secrets.js';
+import { LIFEBOAT_VERSION } from '../version.js';
+import { listCommand } from './commands/list.js';
+import { pruneCommand } from './commands/prune.js';
+import { restoreCommand } from './commands/restore.js';
+import { snapshotCommand } from './commands/snapshot.js';
+import { verifyCommand } from './commands/verify.js';
+import { interruption } from './context.js';
+import { hasWrittenDocument } from './output.js';
+
+const argv = process.argv.slice(2);
+const wantsJson = argv.includes('--json');
+const wantsDebug = argv.includes('--debug');
+if (wantsDebug) setDebugSink((line) => process.stderr.write(`debug: ${line}\n`));
+
+const program = new Command('lifeboat')
+  .description('Recoverable PostgreSQL migrations: snapshots, verified restores, guarded deploys.')
+  .version(LIFEBOAT_VERSION, '-v, --version')
+  .addOption(new Option('--database-url <url>', 'the database (default: $DATABASE_URL)'))
+  .option('--store <dir>', 'the snapshot store folder', '.lifeboat')
+  .option('--json', 'print one JSON document on stdout instead of text', false)
+  .option('--yes', 'confirm destructive commands without a prompt (required without a TTY)', false)
+  .option('--debug', 'print what runs, and stack traces on errors', false)
+  .showHelpAfterError('(run `lifeboat --help` for usage)')
+  .exitOverride()
+  .configureOutput({ outputError: () => {} });
+
+for (const command of [snapshotCommand(), listCommand(), verifyCommand(), restoreCommand(), pruneCommand()]) {
+  program.addCommand(command.exitOverride().configureOutput({ outputError: () => {} }));
+}
+
+// First Ctrl-C / SIGTERM: stop the running tool and clean up. A second does not cut a cleanup short.
+let signals = 0;
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.on(signal, () => {
+    signals++;
+    process.exitCode = code;
+    if (signals === 1) {
+      process.stderr.write(`\nlifeboat: ${signal} received, stopping and cleaning up (nothing half-made is kept)…\n`);
+      interruption.abort();
+    } else {
+      process.stderr.write(`lifeboat: still cleaning up, please wait.\n`);
+    }
+  });
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = report(error);
+}
+
+function report(error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
+    const message = error.message.replace(/^error: /, '');
+    return fail('USAGE', message, 'Run `lifeboat --help` for usage.', error);
+  }
+  if (error instanceof LifeboatError) return fail(error.code, error.message, error.hint, error);
+  const message = error instanceof Error ? error.message : String(error);
+  return fail('INTERNAL', `Unexpected error: ${message}`, 'Rerun with --debug for details, and report it if it persists.', error);
+}
+
+function fail(code: keyof typeof ERROR_CODES, message: string, hint: string | undefined, error: unknown): number {
+  const interrupted = interruption.signal.aborted;
+  if (wantsJson && !hasWrittenDocument()) {
+    process.stdout.write(`${redact(JSON.stringify({ ok: false, error: { code, message, hint: hint ?? null } }, null, 2))}\n`);
+  }
+  process.stderr.write(redact(`lifeboat: ${message}${hint ? `\n  → ${hint}` : ''}\n`));
+  if (wantsDebug && error instanceof Error) process.stderr.write(`${redact(describeStack(error))}\n`);
+  // An interrupted run exits as interrupted (130 / 143), whatever error the interruption caused.
+  return interrupted && typeof process.exitCode === 'number' ? process.exitCode : ERROR_CODES[code].exit;
+}
+
+function describeStack(error: Error): string {
+  let text = error.stack ?? error.message;
+  let cause = error.cause;
+  while (cause instanceof Error) {
+    text += `\ncaused by: ${cause.stack ?? cause.message}`;
+    cause = cause.cause;
+  }
+  return text;
+}

@@ -1,0 +1,71 @@
+import type pg from 'pg';
+import { LifeboatError } from '../errors.js';
+import { ident } from './sql.js';
+
+/**
+ * Whole-database operations, run from a maintenance connection (never from a
+ * session on the database being copied, renamed or dropped).
+ */
+
+export async function databaseExists(client: pg.Client, name: string): Promise<boolean> {
+  const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name]);
+  return (rowCount ?? 0) > 0;
+}
+
+export async function canCreateDatabases(client: pg.Client): Promise<boolean> {
+  const { rows } = await client.query<{ ok: boolean }>(
+    'select rolcreatedb or rolsuper as ok from pg_roles where rolname = current_user',
+  );
+  return rows[0]?.ok === true;
+}
+
+/** Sessions on `database` other than ours. */
+export async function otherSessions(client: pg.Client, database: string): Promise<number> {
+  const { rows } = await client.query<{ n: number }>(
+    'select count(*)::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+    [database],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** CREATE DATABASE … TEMPLATE: a file-level copy on the server. */
+export async function copyDatabase(client: pg.Client, source: string, copy: string, owner?: string): Promise<void> {
+  try {
+    await client.query(`create database ${ident(copy)} template ${ident(source)}${owner ? ` owner ${ident(owner)}` : ''}`);
+  } catch (error) {
+    const err = error as { code?: string; message?: string };
+    if (err.code === '55006') {
+      const n = await otherSessions(client, source).catch(() => 0);
+      throw new LifeboatError('DATABASE_BUSY', `Cannot copy "${source}": ${n > 0 ? `${n} other session(s) are` : 'another session is'} connected to it.`, {
+        hint: 'A clone needs the database to itself: stop the app or use --strategy dump (online, consistent).',
+        cause: error,
+      });
+    }
+    if (err.code === '42501') {
+      throw new LifeboatError('DB_PERMISSION', `The role may not create databases (${err.message}).`, {
+        hint: 'Grant CREATEDB to the role (ALTER ROLE … CREATEDB) or use --strategy dump.',
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+export async function dropDatabase(client: pg.Client, name: string): Promise<void> {
+  // FORCE (PostgreSQL 13+) ends stray sessions; our scratch databases have no users.
+  await client.query(`drop database if exists ${ident(name)} with (force)`);
+}
+
+export async function setAllowConnections(client: pg.Client, name: string, allow: boolean): Promise<void> {
+  await client.query(`alter database ${ident(name)} with allow_connections ${allow ? 'true' : 'false'}`);
+}
+
+/** Open a sealed database (one that allows no connections) for the duration of `fn`. */
+export async function withUnsealed<T>(client: pg.Client, name: string, fn: () => Promise<T>): Promise<T> {
+  await setAllowConnections(client, name, true);
+  try {
+    return await fn();
+  } finally {
+    await setAllowConnections(client, name, false).catch(() => {});
+  }
+}

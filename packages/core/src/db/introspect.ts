@@ -1,0 +1,241 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { ident } from './sql.js';
+
+export interface ServerInfo {
+  version: string;
+  major: number;
+}
+
+export interface DatabaseSettings {
+  owner: string;
+  encoding: string;
+  collate: string;
+  ctype: string;
+  localeProvider: 'c' | 'i' | 'libc' | string;
+  icuLocale: string | null;
+}
+
+export type TableKind = 'table' | 'partition' | 'matview';
+
+export interface TableCount {
+  schema: string;
+  name: string;
+  kind: TableKind;
+  rows: number;
+  /** true: count(*); false: planner estimate (reltuples). */
+  exact: boolean;
+}
+
+export interface SchemaFingerprint {
+  /** sha256 over a canonical listing of every schema object. */
+  hash: string;
+  /** How many objects of each kind went into the hash, to say what differs. */
+  objects: Record<string, number>;
+}
+
+export async function serverInfo(client: pg.Client): Promise<ServerInfo> {
+  const { rows } = await client.query<{ version: string; num: string }>(
+    "select current_setting('server_version') as version, current_setting('server_version_num') as num",
+  );
+  const row = rows[0]!;
+  return { version: row.version.split(' ')[0]!, major: Math.floor(Number(row.num) / 10000) };
+}
+
+export async function databaseSettings(client: pg.Client, database: string): Promise<DatabaseSettings | undefined> {
+  const { rows: version } = await client.query<{ num: string }>("select current_setting('server_version_num') as num");
+  // PostgreSQL 15 added the ICU locale columns to pg_database.
+  const icu = Number(version[0]!.num) >= 150000;
+  const { rows } = await client.query<DatabaseSettings>(
+    `select pg_get_userbyid(d.datdba) as owner, pg_encoding_to_char(d.encoding) as encoding,
+            d.datcollate as collate, d.datctype as ctype,
+            ${icu ? 'd.datlocprovider::text' : "'c'"} as "localeProvider",
+            ${icu ? 'd.daticulocale' : 'null'} as "icuLocale"
+       from pg_database d where d.datname = $1`,
+    [database],
+  );
+  return rows[0];
+}
+
+const USER_SCHEMAS = `n.nspname not like 'pg\\_%' and n.nspname <> 'information_schema'`;
+
+/** Tables holding data: plain tables, leaf partitions and materialized views. */
+export async function listTables(client: pg.Client): Promise<Array<{ schema: string; name: string; kind: TableKind; populated: boolean }>> {
+  const { rows } = await client.query<{ schema: string; name: string; relkind: string; relispartition: boolean; populated: boolean }>(
+    `select n.nspname as schema, c.relname as name, c.relkind, c.relispartition, c.relispopulated as populated
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind in ('r', 'm') and ${USER_SCHEMAS}
+      order by 1, 2`,
+  );
+  return rows.map((r) => ({
+    schema: r.schema,
+    name: r.name,
+    kind: r.relkind === 'm' ? 'matview' : r.relispartition ? 'partition' : 'table',
+    populated: r.populated,
+  }));
+}
+
+/**
+ * Exact row counts of every table, in the client's current transaction snapshot.
+ * A materialized view never refreshed cannot be read and counts as 0 rows.
+ */
+export async function countRows(client: pg.Client): Promise<TableCount[]> {
+  const tables = await listTables(client);
+  const counts: TableCount[] = [];
+  for (const { populated, ...table } of tables) {
+    if (!populated) {
+      counts.push({ ...table, rows: 0, exact: true });
+      continue;
+    }
+    const { rows } = await client.query<{ n: string }>(
+      `select count(*) as n from ${ident(table.schema)}.${ident(table.name)}`,
+    );
+    counts.push({ ...table, rows: Number(rows[0]!.n), exact: true });
+  }
+  return counts;
+}
+
+/**
+ * A canonical, name-based listing of the schema (no OIDs, no physical column
+ * numbers, no owners), so that a database restored elsewhere fingerprints the same.
+ */
+const FINGERPRINT_SQL = `
+select kind, ident, def from (
+  select 'schema' as kind, n.nspname::text as ident, '' as def
+    from pg_namespace n where ${USER_SCHEMAS}
+  union all
+  select 'extension', e.extname::text, e.extversion from pg_extension e
+  union all
+  select 'relation', n.nspname || '.' || c.relname,
+         c.relkind::text || ' ' || c.relpersistence::text
+         || case when c.relkind = 'm' and not c.relispopulated then ' unpopulated' else '' end
+         || coalesce(' partition ' || pg_get_expr(c.relpartbound, c.oid), '')
+         || coalesce(' by ' || pg_get_partkeydef(c.oid), '')
+         || coalesce(' with ' || array_to_string(c.reloptions, ','), '')
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+   where c.relkind in ('r', 'p', 'v', 'm', 'f', 'c') and ${USER_SCHEMAS}
+  union all
+  select 'column', n.nspname || '.' || c.relname || '.' || a.attname,
+         (row_number() over (partition by c.oid order by a.attnum))::text || ' '
+         || format_type(a.atttypid, a.atttypmod)
+         || case when a.attnotnull then ' not null' else '' end
+         || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
+         || case when a.attidentity <> '' then ' identity ' || a.attidentity::text else '' end
+         || case when a.attgenerated <> '' then ' generated ' || a.attgenerated::text else '' end
+         || coalesce(' collate ' || nullif(co.collname, 'default'), '')
+    from pg_attribute a
+    join pg_class c on c.oid = a.attrelid
+    join pg_namespace n on n.oid = c.relnamespace
+    left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+    left join pg_collation co on co.oid = a.attcollation and a.attcollation <> 0
+   where a.attnum > 0 and not a.attisdropped
+     and c.relkind in ('r', 'p', 'v', 'm', 'f', 'c') and ${USER_SCHEMAS}
+  union all
+  select 'constraint', n.nspname || '.' || coalesce(c.relname, t.typname) || '.' || con.conname,
+         pg_get_constraintdef(con.oid, true) || case when con.convalidated then '' else ' not valid' end
+    from pg_constraint con
+    join pg_namespace n on n.oid = con.connamespace
+    left join pg_class c on c.oid = con.conrelid
+    left join pg_type t on t.oid = con.contypid
+   where ${USER_SCHEMAS}
+  union all
+  select 'index', n.nspname || '.' || ic.relname, pg_get_indexdef(i.indexrelid)
+    from pg_index i
+    join pg_class ic on ic.oid = i.indexrelid
+    join pg_namespace n on n.oid = ic.relnamespace
+   where ${USER_SCHEMAS}
+  union all
+  select 'view', n.nspname || '.' || c.relname, pg_get_viewdef(c.oid, true)
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+   where c.relkind in ('v', 'm') and ${USER_SCHEMAS}
+  union all
+  select 'sequence', n.nspname || '.' || c.relname,
+         format_type(s.seqtypid, null) || ' ' || s.seqstart || ' ' || s.seqincrement || ' '
+         || s.seqmin || ' ' || s.seqmax || ' ' || s.seqcache || ' ' || s.seqcycle
+    from pg_sequence s
+    join pg_class c on c.oid = s.seqrelid
+    join pg_namespace n on n.oid = c.relnamespace
+   where ${USER_SCHEMAS}
+  union all
+  select 'function', n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+         case when p.prokind = 'a' then 'aggregate ' || pg_get_function_result(p.oid)
+              else pg_get_functiondef(p.oid) end
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+   where ${USER_SCHEMAS}
+  union all
+  select 'trigger', n.nspname || '.' || c.relname || '.' || tg.tgname,
+         pg_get_triggerdef(tg.oid) || ' ' || tg.tgenabled::text
+    from pg_trigger tg
+    join pg_class c on c.oid = tg.tgrelid
+    join pg_namespace n on n.oid = c.relnamespace
+   where not tg.tgisinternal and ${USER_SCHEMAS}
+  union all
+  select 'type', n.nspname || '.' || t.typname,
+         t.typtype::text
+         || coalesce(' ' || (select string_agg(e.enumlabel, ',' order by e.enumsortorder)
+                               from pg_enum e where e.enumtypid = t.oid), '')
+         || case when t.typtype = 'd' then ' ' || format_type(t.typbasetype, t.typtypmod)
+                 || case when t.typnotnull then ' not null' else '' end
+                 || coalesce(' default ' || t.typdefault, '') else '' end
+    from pg_type t join pg_namespace n on n.oid = t.typnamespace
+   where t.typtype in ('e', 'd', 'r', 'm') and ${USER_SCHEMAS}
+  union all
+  select 'rule', n.nspname || '.' || c.relname || '.' || r.rulename, pg_get_ruledef(r.oid)
+    from pg_rewrite r
+    join pg_class c on c.oid = r.ev_class
+    join pg_namespace n on n.oid = c.relnamespace
+   where r.rulename <> '_RETURN' and ${USER_SCHEMAS}
+  union all
+  select 'policy', p.schemaname || '.' || p.tablename || '.' || p.policyname,
+         p.permissive || ' ' || p.cmd || ' ' || array_to_string(p.roles, ',') || ' '
+         || coalesce(p.qual, '') || ' ' || coalesce(p.with_check, '')
+    from pg_policies p
+) objects
+order by kind, ident collate "C", def collate "C"`;
+
+export async function schemaFingerprint(client: pg.Client): Promise<SchemaFingerprint> {
+  const { rows } = await client.query<{ kind: string; ident: string; def: string | null }>(FINGERPRINT_SQL);
+  const hash = createHash('sha256');
+  const objects: Record<string, number> = {};
+  for (const row of rows) {
+    hash.update(`${row.kind}\t${row.ident}\t${row.def ?? ''}\n`);
+    objects[row.kind] = (objects[row.kind] ?? 0) + 1;
+  }
+  return { hash: hash.digest('hex'), objects };
+}
+
+/** Row counts and schema fingerprint of one database, read in one consistent snapshot. */
+export interface DatabaseState {
+  tables: TableCount[];
+  schema: SchemaFingerprint;
+}
+
+export async function readState(client: pg.Client): Promise<DatabaseState> {
+  const schema = await schemaFingerprint(client);
+  const tables = await countRows(client);
+  return { tables, schema };
+}
+
+/** Lines describing how `actual` differs from `expected`; empty when they match. */
+export function compareStates(expected: DatabaseState, actual: DatabaseState): string[] {
+  const problems: string[] = [];
+  if (expected.schema.hash !== actual.schema.hash) {
+    const kinds = new Set([...Object.keys(expected.schema.objects), ...Object.keys(actual.schema.objects)]);
+    const counts = [...kinds]
+      .filter((k) => (expected.schema.objects[k] ?? 0) !== (actual.schema.objects[k] ?? 0))
+      .map((k) => `${k}s ${expected.schema.objects[k] ?? 0} → ${actual.schema.objects[k] ?? 0}`);
+    problems.push(`schema differs${counts.length > 0 ? ` (${counts.join(', ')})` : ' (same objects, different definitions)'}`);
+  }
+  const key = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
+  const actualByName = new Map(actual.tables.map((t) => [key(t), t]));
+  for (const table of expected.tables) {
+    const found = actualByName.get(key(table));
+    if (!found) problems.push(`table ${key(table)} is missing`);
+    else if (table.exact && found.exact && table.rows !== found.rows) {
+      problems.push(`table ${key(table)} has ${found.rows} rows, expected ${table.rows}`);
+    }
+    actualByName.delete(key(table));
+  }
+  for (const extra of actualByName.keys()) problems.push(`table ${extra} is not in the snapshot`);
+  return problems;
+}

@@ -1,0 +1,54 @@
+import { redact } from './secrets.js';
+
+/**
+ * Every error a user can hit, with its exit code. The README's exit-code table is
+ * checked against this list by a test, so add a row there when you add one here.
+ */
+export const ERROR_CODES = {
+  INTERNAL: { exit: 1, meaning: 'unexpected error (a bug): rerun with --debug and report it' },
+  USAGE: { exit: 2, meaning: 'bad command-line arguments' },
+  CONFIRMATION_REQUIRED: { exit: 3, meaning: 'a destructive command was not confirmed (no TTY and no --yes, or the prompt was declined)' },
+  URL_INVALID: { exit: 4, meaning: 'the database URL is missing or malformed' },
+  DB_UNREACHABLE: { exit: 5, meaning: 'the PostgreSQL server cannot be reached' },
+  DB_AUTH_FAILED: { exit: 6, meaning: 'the server rejected the user or password' },
+  DB_NOT_FOUND: { exit: 7, meaning: 'the database does not exist on the server' },
+  DB_PERMISSION: { exit: 8, meaning: 'the role lacks a privilege the operation needs (CREATEDB, ownership)' },
+  PG_TOOL_MISSING: { exit: 9, meaning: 'pg_dump / pg_restore not found' },
+  PG_TOOL_TOO_OLD: { exit: 10, meaning: 'pg_dump / pg_restore older than the server' },
+  STORE_NOT_WRITABLE: { exit: 11, meaning: 'the snapshot store folder cannot be written' },
+  SNAPSHOT_NOT_FOUND: { exit: 12, meaning: 'no finished snapshot with that id' },
+  SNAPSHOT_CORRUPT: { exit: 13, meaning: 'a snapshot failed verification (checksum, archive or clone mismatch)' },
+  SNAPSHOT_FAILED: { exit: 14, meaning: 'taking the snapshot failed; nothing was kept' },
+  DATABASE_BUSY: { exit: 15, meaning: 'other sessions are connected and the operation needs the database alone' },
+  RESTORE_FAILED: { exit: 16, meaning: 'the restore failed; the live database was not touched' },
+  TARGET_EXISTS: { exit: 17, meaning: 'the database named by --to already exists' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error meant for the user: one line of what went wrong, one of what to do. */
+export class LifeboatError extends Error {
+  override readonly name = 'LifeboatError';
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(redact(message), options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint === undefined ? undefined : redact(options.hint);
+  }
+
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit;
+  }
+}
+
+export function isLifeboatError(error: unknown): error is LifeboatError {
+  return error instanceof LifeboatError;
+}
+
+/** The first line of an arbitrary error, secrets removed: for wrapping tool output. */
+export function firstLine(text: string): string {
+  const line = text.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? '';
+  return redact(line);
+}

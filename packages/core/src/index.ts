@@ -1,0 +1,25 @@
+export { ERROR_CODES, type ErrorCode, LifeboatError, isLifeboatError } from './errors.js';
+export { redact, registerSecret } from './secrets.js';
+export { type DatabaseTarget, parseDatabaseUrl, withDatabase, childEnv } from './db/target.js';
+export { connect, connectMaintenance, withClient } from './db/connect.js';
+export {
+  type DatabaseState,
+  type SchemaFingerprint,
+  type TableCount,
+  compareStates,
+  countRows,
+  readState,
+  schemaFingerprint,
+  serverInfo,
+} from './db/introspect.js';
+export { findPgTool, type PgTool } from './pg-tools/find.js';
+export type { Progress, ProgressFn } from './progress.js';
+export { type Manifest, manifestSchema } from './store/manifest.js';
+export { findSnapshot, listStore, openStore, type Store, type StoreListing } from './store/store.js';
+export { appendJournal, type JournalEntry, readJournal } from './store/journal.js';
+export { type StrategyName } from './strategies/choose.js';
+export { type TakeSnapshotOptions, takeSnapshot } from './snapshot/take.js';
+export { type VerifyResult, verifySnapshot } from './snapshot/verify.js';
+export { type RestoreOptions, type RestoreResult, restoreSnapshot } from './restore/restore.js';
+export { applyPrune, planPrune, type PrunePlan, type RetentionPolicy } from './retention/prune.js';
+export { LIFEBOAT_VERSION } from './version.js';

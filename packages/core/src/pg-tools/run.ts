@@ -1,0 +1,51 @@
+import { execa, type ResultPromise } from 'execa';
+import { debug } from '../debug.js';
+import { LifeboatError, firstLine } from '../errors.js';
+import type { PgTool } from './find.js';
+
+/**
+ * Start a PostgreSQL client tool with the connection in its environment, reading
+ * its verbose stderr line by line (progress) and keeping its errors for the report.
+ */
+export function runPgTool(
+  tool: PgTool,
+  args: string[],
+  options: { env: Record<string, string>; onLine?: (line: string) => void; signal?: AbortSignal | undefined; stdout?: 'pipe' | 'ignore' },
+): { process: ResultPromise; errors: string[] } {
+  const errors: string[] = [];
+  debug(`run ${tool.path} ${args.join(' ')} (connection in PG* environment: ${Object.keys(options.env).filter((k) => k !== 'PGPASSWORD').join(', ')})`);
+  const child = execa(tool.path, args, {
+    env: { ...options.env, PGCONNECT_TIMEOUT: options.env.PGCONNECT_TIMEOUT ?? '10' },
+    extendEnv: true,
+    stdin: 'ignore',
+    stdout: options.stdout ?? 'ignore',
+    stderr: 'pipe',
+    buffer: { stdout: false, stderr: false },
+    reject: false,
+    ...(options.signal ? { cancelSignal: options.signal } : {}),
+  });
+  let pending = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      if (/\b(error|fatal|warning)\b:/i.test(line) || /^(pg_dump|pg_restore): (error|detail|hint)/.test(line)) errors.push(line);
+      options.onLine?.(line);
+    }
+  });
+  return { process: child, errors };
+}
+
+/** The error a failed tool run becomes: its first error line, secrets removed. */
+export function toolFailure(
+  code: 'SNAPSHOT_FAILED' | 'RESTORE_FAILED' | 'SNAPSHOT_CORRUPT',
+  tool: PgTool,
+  exitCode: number | undefined,
+  errors: string[],
+  hint: string,
+): LifeboatError {
+  const detail = errors.length > 0 ? firstLine(errors.join('\n')).replace(/^(pg_dump|pg_restore): (error: )?/, '') : `exited with code ${exitCode ?? 'unknown'}`;
+  return new LifeboatError(code, `${tool.name} failed: ${detail}`, { hint });
+}

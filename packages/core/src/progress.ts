@@ -1,0 +1,11 @@
+/** What a long operation reports as it goes; the CLI draws it, the engine only emits it. */
+export interface Progress {
+  phase: string;
+  bytes?: number;
+  tablesDone?: number;
+  tablesTotal?: number;
+}
+
+export type ProgressFn = (progress: Progress) => void;
+
+export const noProgress: ProgressFn = () => {};

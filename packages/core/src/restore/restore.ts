@@ -1,0 +1,211 @@
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import type pg from 'pg';
+import { connectMaintenance, withClient } from '../db/connect.js';
+import { canCreateDatabases, copyDatabase, databaseExists, dropDatabase } from '../db/databases.js';
+import { compareStates, readState, serverInfo } from '../db/introspect.js';
+import { fitIdentifier, ident, literal } from '../db/sql.js';
+import { childEnv, type DatabaseTarget } from '../db/target.js';
+import { LifeboatError } from '../errors.js';
+import { findPgTool } from '../pg-tools/find.js';
+import { runPgTool, toolFailure } from '../pg-tools/run.js';
+import { noProgress, type ProgressFn } from '../progress.js';
+import { appendJournal } from '../store/journal.js';
+import type { Manifest } from '../store/manifest.js';
+import { snapshotDir, type Store } from '../store/store.js';
+import { corruptError, verifySnapshot } from '../snapshot/verify.js';
+import { DUMP_DIR, DUMP_FILE } from '../strategies/dump.js';
+import { swapDatabases } from './swap.js';
+
+export interface RestoreOptions {
+  target: DatabaseTarget;
+  store: Store;
+  manifest: Manifest;
+  /** Restore beside the original, into a new database of this name, touching nothing else. */
+  to?: string;
+  onProgress?: ProgressFn;
+  onNotice?: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface RestoreResult {
+  snapshot: string;
+  /** The database that now holds the snapshot's content. */
+  database: string;
+  /** The previous live database, kept under this name (in-place restores). */
+  replaced?: string;
+  strategy: Manifest['strategy'];
+  durationMs: number;
+  phases: { checkMs: number; loadMs: number; verifyMs: number; swapMs: number };
+}
+
+/** Timestamp for database names: 20261124091500. */
+function stamp(now = new Date()): string {
+  return now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+
+/**
+ * Restore that cannot make things worse: load into a new staging database, check it
+ * against the manifest, and only then make it live (rename swap, old one kept) or
+ * name it `to`. On any failure the staging database is dropped and the live one is
+ * exactly as it was.
+ */
+export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreResult> {
+  const { target, store, manifest } = options;
+  const onProgress = options.onProgress ?? noProgress;
+  const started = Date.now();
+  const finalName = options.to ?? target.database;
+
+  onProgress({ phase: 'checking the snapshot' });
+  if (manifest.strategy === 'dump') {
+    const verified = await verifySnapshot(store, manifest, target);
+    if (!verified.ok) throw corruptError(verified);
+  }
+
+  const maintenance = await connectMaintenance(target, finalName);
+  const staging = fitIdentifier(`${finalName}__lifeboat_restoring_`, stamp());
+  let stagingCreated = false;
+  try {
+    const server = await serverInfo(maintenance);
+    if (!(await canCreateDatabases(maintenance))) {
+      throw new LifeboatError('DB_PERMISSION', 'Restoring needs CREATEDB (Lifeboat restores into a new database, then swaps), and this role does not have it.', {
+        hint: 'Grant CREATEDB to the role, or restore with a role that has it; an in-place restore without it is refused because it could not be undone.',
+      });
+    }
+    const liveExists = await databaseExists(maintenance, target.database);
+    if (options.to !== undefined && (await databaseExists(maintenance, options.to))) {
+      throw new LifeboatError('TARGET_EXISTS', `Database "${options.to}" already exists.`, {
+        hint: 'Choose another name for --to, or drop that database first.',
+      });
+    }
+    if (manifest.strategy === 'clone' && !(await databaseExists(maintenance, manifest.clone!.database))) {
+      throw new LifeboatError('SNAPSHOT_CORRUPT', `Snapshot ${manifest.id} is a clone and its database "${manifest.clone!.database}" is gone from the server.`, {
+        hint: 'Pick another snapshot with `lifeboat list`.',
+      });
+    }
+    const owner = await usableOwner(maintenance, manifest.database.owner);
+    const checkMs = Date.now() - started;
+
+    const loadStart = Date.now();
+    if (manifest.strategy === 'clone') {
+      onProgress({ phase: 'copying the clone' });
+      stagingCreated = true;
+      await copyDatabase(maintenance, manifest.clone!.database, staging, owner);
+    } else {
+      const archiveMajor = Number(manifest.dump!.toolVersion.split('.')[0]);
+      const tool = await findPgTool('pg_restore', Math.max(server.major, archiveMajor), server.major >= archiveMajor ? server.version : manifest.dump!.toolVersion);
+      stagingCreated = true;
+      await createLike(maintenance, staging, manifest, owner, options.onNotice);
+      await loadArchive(options, staging, tool, onProgress);
+    }
+    const loadMs = Date.now() - loadStart;
+
+    const verifyStart = Date.now();
+    onProgress({ phase: 'verifying the restored database' });
+    const restored = await withClient(target, staging, readState);
+    const problems = compareStates(manifest, restored);
+    if (problems.length > 0) {
+      throw new LifeboatError('RESTORE_FAILED', `The restored database does not match snapshot ${manifest.id}: ${problems.slice(0, 5).join('; ')}.`, {
+        hint: 'It was discarded and the live database was not touched; run `lifeboat verify` on the snapshot.',
+      });
+    }
+    const verifyMs = Date.now() - verifyStart;
+
+    const swapStart = Date.now();
+    onProgress({ phase: 'swapping in the restored database' });
+    let replaced: string | undefined;
+    if (options.to === undefined && liveExists) {
+      replaced = fitIdentifier(`${target.database}__lifeboat_replaced_`, stamp());
+      await swapDatabases(maintenance, target.database, staging, replaced);
+    } else {
+      await maintenance.query(`alter database ${ident(staging)} rename to ${ident(finalName)}`);
+    }
+    stagingCreated = false;
+    const swapMs = Date.now() - swapStart;
+
+    const result: RestoreResult = {
+      snapshot: manifest.id,
+      database: finalName,
+      ...(replaced ? { replaced } : {}),
+      strategy: manifest.strategy,
+      durationMs: Date.now() - started,
+      phases: { checkMs, loadMs, verifyMs, swapMs },
+    };
+    await appendJournal(store, { event: 'restore', ...result });
+    return result;
+  } catch (error) {
+    if (stagingCreated) await dropDatabase(maintenance, staging).catch(() => {});
+    throw asRestoreError(error);
+  } finally {
+    await maintenance.end().catch(() => {});
+  }
+}
+
+/** The original owner, when this role may hand the database to it. */
+async function usableOwner(client: pg.Client, owner: string): Promise<string | undefined> {
+  const { rows } = await client.query<{ ok: boolean }>(
+    `select exists(select 1 from pg_roles where rolname = $1) and pg_has_role(current_user, (select oid from pg_roles where rolname = $1), 'MEMBER') as ok`,
+    [owner],
+  ).catch(() => ({ rows: [{ ok: false }] }));
+  return rows[0]?.ok ? owner : undefined;
+}
+
+/** An empty database with the original's encoding and locale. */
+async function createLike(client: pg.Client, name: string, manifest: Manifest, owner: string | undefined, notice?: (m: string) => void): Promise<void> {
+  const db = manifest.database;
+  const ownerSql = owner ? ` owner ${ident(owner)}` : '';
+  const locale =
+    db.localeProvider === 'i' && db.icuLocale
+      ? ` locale_provider icu icu_locale ${literal(db.icuLocale)} lc_collate ${literal(db.collate)} lc_ctype ${literal(db.ctype)}`
+      : ` lc_collate ${literal(db.collate)} lc_ctype ${literal(db.ctype)}`;
+  try {
+    await client.query(`create database ${ident(name)} template template0 encoding ${literal(db.encoding)}${locale}${ownerSql}`);
+  } catch (error) {
+    // Another server may lack the original's locale: restore with the server's defaults and say so.
+    if ((error as { code?: string }).code !== '22023' && (error as { code?: string }).code !== '42704') throw error;
+    notice?.(`locale ${db.collate} is not available on this server; restoring with the server's default locale`);
+    await client.query(`create database ${ident(name)} template template0 encoding ${literal(db.encoding)}${ownerSql}`);
+  }
+}
+
+async function loadArchive(options: RestoreOptions, staging: string, tool: Awaited<ReturnType<typeof findPgTool>>, onProgress: ProgressFn): Promise<void> {
+  const { manifest } = options;
+  const directory = manifest.dump!.format === 'directory';
+  const archive = join(snapshotDir(options.store, manifest.id), directory ? DUMP_DIR : DUMP_FILE);
+  const tablesTotal = manifest.tables.filter((t) => t.kind !== 'matview').length;
+  let tablesDone = 0;
+  const args = ['--verbose', '--no-password', '--exit-on-error', `--dbname=${staging}`];
+  if (directory) args.push(`--jobs=${Math.max(1, availableParallelism())}`);
+  args.push(archive);
+  onProgress({ phase: 'restoring', tablesDone, tablesTotal });
+  const { process: child, errors } = runPgTool(tool, args, {
+    env: childEnv(options.target, staging),
+    signal: options.signal,
+    onLine: (line) => {
+      if (/processing data for table/.test(line)) {
+        tablesDone++;
+        onProgress({ phase: 'restoring', tablesDone, tablesTotal });
+      }
+    },
+  });
+  const result = await child;
+  if (result.isCanceled) throw new LifeboatError('RESTORE_FAILED', 'The restore was interrupted.', { hint: 'The live database was not touched.' });
+  if (result.exitCode !== 0) {
+    throw toolFailure('RESTORE_FAILED', tool, result.exitCode, errors, 'The half-restored copy was dropped and the live database was not touched.');
+  }
+}
+
+function asRestoreError(error: unknown): unknown {
+  if (error instanceof LifeboatError) return error;
+  const err = error as { code?: string; message?: string };
+  if (err.code === '42501') {
+    return new LifeboatError('DB_PERMISSION', `The role lacks a privilege the restore needs: ${err.message}.`, {
+      hint: 'Restore as the database owner or a role with CREATEDB; the live database was not touched.',
+      cause: error,
+    });
+  }
+  return new LifeboatError('RESTORE_FAILED', `The restore failed: ${err.message ?? String(error)}.`, {
+    hint: 'Any staging database was dropped and the live database was not touched.',
+    cause: error,
+  });
+}

@@ -1,0 +1,21 @@
+/**
+ * Passwords seen in database URLs. Everything Lifeboat prints, logs or writes
+ * (errors, --json, --debug, manifests, journal) goes through `redact`, so a
+ * password that reached us can never leave again.
+ */
+const secrets = new Set<string>();
+
+export function registerSecret(secret: string | undefined): void {
+  if (!secret) return;
+  secrets.add(secret);
+  secrets.add(encodeURIComponent(secret));
+}
+
+export function redact(text: string): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length > 0 && out.includes(secret)) out = out.split(secret).join('***');
+  }
+  // Any URL credentials we were never told about.
+  return out.replace(/(postgres(?:ql)?:\/\/[^:@/\s]+):[^@/\s]+@/gi, '$1:***@');
+}

@@ -1,0 +1,201 @@
+import { availableParallelism } from 'node:os';
+import type pg from 'pg';
+import { connect, connectMaintenance } from '../db/connect.js';
+import { dropDatabase } from '../db/databases.js';
+import { type DatabaseSettings, type DatabaseState, databaseSettings, readState, serverInfo, type ServerInfo } from '../db/introspect.js';
+import type { DatabaseTarget } from '../db/target.js';
+import { LifeboatError } from '../errors.js';
+import { findPgTool, type PgTool } from '../pg-tools/find.js';
+import { noProgress, type ProgressFn } from '../progress.js';
+import { appendJournal } from '../store/journal.js';
+import type { Manifest } from '../store/manifest.js';
+import { beginSnapshot, ensureWritable, finishSnapshot, newSnapshotId, removeSnapshot, type Store, updateMarker } from '../store/store.js';
+import { type StrategyChoice, chooseStrategy, type StrategyName } from '../strategies/choose.js';
+import { cloneDatabaseName, cloneSnapshot } from '../strategies/clone.js';
+import { type DumpFormat, dumpDatabase, type SnapshotFile } from '../strategies/dump.js';
+import { MANIFEST_FORMAT } from '../store/manifest.js';
+import { LIFEBOAT_VERSION } from '../version.js';
+
+export interface TakeSnapshotOptions {
+  target: DatabaseTarget;
+  store: Store;
+  strategy?: StrategyName;
+  label?: string;
+  /** Why the snapshot is taken: manual, deploy, safety… */
+  reason?: string;
+  dumpFormat?: DumpFormat;
+  /** Parallel jobs for the directory format; default: the number of cores. */
+  jobs?: number;
+  migrations?: string[];
+  onProgress?: ProgressFn;
+  /** Said to the user as it happens: which strategy and why, fall-backs. */
+  onNotice?: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Take a snapshot: check everything that can be checked before a byte is written
+ * (connection, client tool versions, store), then dump or clone, then write the
+ * manifest last. Any failure removes what was written; nothing half-made remains.
+ */
+export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Manifest> {
+  const { target, store } = options;
+  const onProgress = options.onProgress ?? noProgress;
+  const notice = options.onNotice ?? (() => {});
+  const startedAt = new Date();
+
+  // Proves the database exists and the credentials work, with the user's own URL.
+  const probe = await connect(target);
+  let server: ServerInfo;
+  let settings: DatabaseSettings;
+  try {
+    server = await serverInfo(probe);
+    settings = (await databaseSettings(probe, target.database))!;
+  } finally {
+    await probe.end().catch(() => {});
+  }
+
+  const maintenance = await connectMaintenance(target);
+  try {
+    let choice = await chooseStrategy(maintenance, target.database, options.strategy ?? 'auto');
+    const tool = choice.strategy === 'dump' ? await findPgTool('pg_dump', server.major, server.version) : undefined;
+    await ensureWritable(store);
+    notice(`strategy: ${choice.strategy} (${choice.reason})`);
+
+    const id = newSnapshotId(startedAt);
+    const dir = await beginSnapshot(store, id);
+    let cloneName: string | undefined;
+    try {
+      let taken: { files: SnapshotFile[]; state: DatabaseState; bytes: number; dumpTool?: PgTool };
+      if (choice.strategy === 'clone') {
+        cloneName = cloneDatabaseName(id);
+        try {
+          await updateMarker(store, id, { cloneDatabase: cloneName });
+          onProgress({ phase: 'cloning' });
+          const cloned = await cloneSnapshot(maintenance, target, cloneName);
+          taken = { files: [], state: cloned.state, bytes: cloned.bytes };
+        } catch (error) {
+          // Someone connected between our check and the copy: under auto, dump instead.
+          if (options.strategy !== 'auto' && options.strategy !== undefined) throw error;
+          if (!(error instanceof LifeboatError) || error.code !== 'DATABASE_BUSY') throw error;
+          await dropDatabase(maintenance, cloneName).catch(() => {});
+          cloneName = undefined;
+          choice = { strategy: 'dump', reason: `auto fell back to dump: ${error.message.replace(/\.$/, '')}` };
+          notice(`strategy: dump (${choice.reason})`);
+          taken = await dumpWithState(options, dir, await findPgTool('pg_dump', server.major, server.version), onProgress);
+        }
+      } else {
+        taken = await dumpWithState(options, dir, tool!, onProgress);
+      }
+      const finishedAt = new Date();
+      const manifest = buildManifest({ options, id, server, settings, choice, taken, cloneName, startedAt, finishedAt });
+      await finishSnapshot(store, manifest);
+      await appendJournal(store, {
+        event: 'snapshot',
+        snapshot: id,
+        database: target.database,
+        strategy: choice.strategy,
+        reason: manifest.reason,
+        durationMs: manifest.durationMs,
+        bytes: manifest.sizeBytes,
+      });
+      return manifest;
+    } catch (error) {
+      await removeSnapshot(store, id).catch(() => {});
+      if (cloneName) await dropDatabase(maintenance, cloneName).catch(() => {});
+      throw error;
+    }
+  } finally {
+    await maintenance.end().catch(() => {});
+  }
+}
+
+/**
+ * pg_dump inside an exported snapshot while the same transaction counts rows and
+ * fingerprints the schema: both see exactly the data that is dumped, and run side by side.
+ */
+async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: PgTool, onProgress: ProgressFn) {
+  const reader: pg.Client = await connect(options.target);
+  try {
+    await reader.query('begin isolation level repeatable read read only');
+    const { rows } = await reader.query<{ id: string }>('select pg_export_snapshot() as id');
+    const tablesTotal = await countDataTables(reader);
+    const format = options.dumpFormat ?? 'custom';
+    const [files, state] = await Promise.all([
+      dumpDatabase({
+        target: options.target,
+        tool,
+        dir,
+        format,
+        jobs: options.jobs ?? Math.max(1, availableParallelism()),
+        exportedSnapshot: rows[0]!.id,
+        tablesTotal,
+        onProgress,
+        signal: options.signal,
+      }),
+      readState(reader),
+    ]);
+    await reader.query('commit');
+    return { files, state, bytes: files.reduce((sum, f) => sum + f.bytes, 0), dumpTool: tool };
+  } finally {
+    await reader.end().catch(() => {});
+  }
+}
+
+async function countDataTables(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ n: number }>(
+    `select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind = 'r' and n.nspname not like 'pg\\_%' and n.nspname <> 'information_schema'`,
+  );
+  return rows[0]!.n;
+}
+
+function buildManifest(input: {
+  options: TakeSnapshotOptions;
+  id: string;
+  server: ServerInfo;
+  settings: DatabaseSettings;
+  choice: StrategyChoice;
+  taken: { files: SnapshotFile[]; state: DatabaseState; bytes: number; dumpTool?: PgTool };
+  cloneName: string | undefined;
+  startedAt: Date;
+  finishedAt: Date;
+}): Manifest {
+  const { options, taken } = input;
+  return {
+    format: MANIFEST_FORMAT,
+    id: input.id,
+    ...(options.label ? { label: options.label } : {}),
+    reason: options.reason ?? 'manual',
+    database: {
+      name: options.target.database,
+      host: options.target.host,
+      port: options.target.port,
+      user: options.target.user,
+      ...input.settings,
+    },
+    server: input.server,
+    strategy: input.choice.strategy,
+    strategyReason: input.choice.reason,
+    ...(taken.dumpTool
+      ? {
+          dump: {
+            format: options.dumpFormat ?? 'custom',
+            jobs: options.dumpFormat === 'directory' ? (options.jobs ?? Math.max(1, availableParallelism())) : 1,
+            tool: taken.dumpTool.name,
+            toolVersion: taken.dumpTool.version,
+          },
+        }
+      : {}),
+    ...(input.cloneName ? { clone: { database: input.cloneName } } : {}),
+    createdAt: input.startedAt.toISOString(),
+    finishedAt: input.finishedAt.toISOString(),
+    durationMs: input.finishedAt.getTime() - input.startedAt.getTime(),
+    sizeBytes: taken.bytes,
+    files: taken.files,
+    tables: taken.state.tables,
+    schema: taken.state.schema,
+    ...(options.migrations ? { migrations: options.migrations } : {}),
+    tool: { name: 'lifeboat', version: LIFEBOAT_VERSION },
+  };
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+export const MANIFEST_FORMAT = 'lifeboat.snapshot/v1';
+
+const tableCount = z.object({
+  schema: z.string(),
+  name: z.string(),
+  kind: z.enum(['table', 'partition', 'matview']),
+  rows: z.number().int().nonnegative(),
+  exact: z.boolean(),
+});
+
+export const manifestSchema = z.object({
+  format: z.literal(MANIFEST_FORMAT),
+  id: z.string(),
+  label: z.string().optional(),
+  reason: z.string(),
+  database: z.object({
+    name: z.string(),
+    host: z.string(),
+    port: z.number(),
+    user: z.string(),
+    owner: z.string(),
+    encoding: z.string(),
+    collate: z.string(),
+    ctype: z.string(),
+    localeProvider: z.string(),
+    icuLocale: z.string().nullable(),
+  }),
+  server: z.object({ version: z.string(), major: z.number() }),
+  strategy: z.enum(['dump', 'clone']),
+  /** Why this strategy: "asked for", or what `auto` found. */
+  strategyReason: z.string(),
+  dump: z
+    .object({
+      format: z.enum(['custom', 'directory']),
+      jobs: z.number().int().positive(),
+      tool: z.string(),
+      toolVersion: z.string(),
+    })
+    .optional(),
+  clone: z.object({ database: z.string() }).optional(),
+  createdAt: z.string(),
+  finishedAt: z.string(),
+  durationMs: z.number(),
+  sizeBytes: z.number(),
+  files: z.array(z.object({ path: z.string(), bytes: z.number(), sha256: z.string() })),
+  tables: z.array(tableCount),
+  schema: z.object({ hash: z.string(), objects: z.record(z.string(), z.number()) }),
+  /** The ORM's applied migrations at snapshot time, when an adapter supplied them. */
+  migrations: z.array(z.string()).optional(),
+  tool: z.object({ name: z.literal('lifeboat'), version: z.string() }),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;

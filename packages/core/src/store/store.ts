@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, readdir, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { LifeboatError } from '../errors.js';
+import { redact } from '../secrets.js';
+import { fsyncPath, mkdirPrivate, writeFileAtomic } from './files.js';
+import { type Manifest, manifestSchema } from './manifest.js';
+
+/**
+ * The snapshot store: `<root>/snapshots/<id>/` holds a snapshot's data and its
+ * `manifest.json`. A folder whose manifest is not written yet (it still has the
+ * `.incomplete` marker) does not exist as far as everything but `prune` is concerned.
+ */
+export interface Store {
+  readonly root: string;
+}
+
+const INCOMPLETE = '.incomplete';
+const MANIFEST = 'manifest.json';
+
+/** Written before any data, removed after the manifest: who is writing, and what to clean up. */
+export interface IncompleteMarker {
+  pid: number;
+  host: string;
+  startedAt: string;
+  /** A clone snapshot's database on the server, to drop if the writer died. */
+  cloneDatabase?: string;
+}
+
+export function openStore(root: string): Store {
+  return { root: resolve(root) };
+}
+
+export function snapshotsDir(store: Store): string {
+  return join(store.root, 'snapshots');
+}
+
+export function snapshotDir(store: Store, id: string): string {
+  return join(snapshotsDir(store), id);
+}
+
+/** Create the store if needed and prove it can be written, before any work starts. */
+export async function ensureWritable(store: Store): Promise<void> {
+  try {
+    await mkdirPrivate(snapshotsDir(store));
+    const probe = join(store.root, `.write-test-${process.pid}`);
+    await writeFileAtomic(probe, 'ok');
+    await rm(probe, { force: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw new LifeboatError('STORE_NOT_WRITABLE', `The snapshot store ${store.root} cannot be written (${code}).`, {
+      hint: 'Fix its permissions or point --store at a writable folder.',
+      cause: error,
+    });
+  }
+}
+
+/** Sortable and unique: 20261124-091500-3f9a. */
+export function newSnapshotId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+export async function beginSnapshot(store: Store, id: string, marker: Omit<IncompleteMarker, 'pid' | 'host' | 'startedAt'> = {}): Promise<string> {
+  const dir = snapshotDir(store, id);
+  await mkdirPrivate(dir);
+  const full: IncompleteMarker = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), ...marker };
+  await writeFileAtomic(join(dir, INCOMPLETE), JSON.stringify(full));
+  return dir;
+}
+
+export async function updateMarker(store: Store, id: string, marker: Partial<IncompleteMarker>): Promise<void> {
+  const path = join(snapshotDir(store, id), INCOMPLETE);
+  const current = JSON.parse(await readFile(path, 'utf8')) as IncompleteMarker;
+  await writeFileAtomic(path, JSON.stringify({ ...current, ...marker }));
+}
+
+/** The manifest is written last; only then does the snapshot exist. */
+export async function finishSnapshot(store: Store, manifest: Manifest): Promise<void> {
+  const dir = snapshotDir(store, manifest.id);
+  await writeFileAtomic(join(dir, MANIFEST), `${redact(JSON.stringify(manifestSchema.parse(manifest), null, 2))}\n`);
+  await rm(join(dir, INCOMPLETE), { force: true });
+  await fsyncPath(dir);
+}
+
+export async function removeSnapshot(store: Store, id: string): Promise<void> {
+  await rm(snapshotDir(store, id), { recursive: true, force: true });
+}
+
+export interface StoreListing {
+  snapshots: Manifest[];
+  /** Folders with no finished manifest: in progress, or left by a writer that died. */
+  incomplete: Array<{ id: string; marker: IncompleteMarker | undefined; inProgress: boolean }>;
+  /** Folders whose manifest cannot be read: reported, never used. */
+  unreadable: Array<{ id: string; problem: string }>;
+}
+
+export async function listStore(store: Store): Promise<StoreListing> {
+  const listing: StoreListing = { snapshots: [], incomplete: [], unreadable: [] };
+  let entries: string[];
+  try {
+    entries = await readdir(snapshotsDir(store));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return listing;
+    throw new LifeboatError('STORE_NOT_WRITABLE', `The snapshot store ${store.root} cannot be read (${(error as NodeJS.ErrnoException).code}).`, {
+      hint: 'Fix its permissions or point --store at the right folder.',
+      cause: error,
+    });
+  }
+  for (const id of entries.sort()) {
+    const dir = snapshotDir(store, id);
+    if (!(await stat(dir).catch(() => undefined))?.isDirectory()) continue;
+    const markerText = await readFile(join(dir, INCOMPLETE), 'utf8').catch(() => undefined);
+    const manifestText = await readFile(join(dir, MANIFEST), 'utf8').catch(() => undefined);
+    if (markerText !== undefined || manifestText === undefined) {
+      const marker = markerText === undefined ? undefined : (safeJson(markerText) as IncompleteMarker | undefined);
+      listing.incomplete.push({ id, marker, inProgress: marker !== undefined && writerAlive(marker) });
+      continue;
+    }
+    const parsed = manifestSchema.safeParse(safeJson(manifestText));
+    if (parsed.success) listing.snapshots.push(parsed.data);
+    else listing.unreadable.push({ id, problem: parsed.error.issues[0]?.message ?? 'invalid manifest' });
+  }
+  listing.snapshots.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  return listing;
+}
+
+/** `latest`, an exact id, or a unique prefix of one. */
+export async function findSnapshot(store: Store, ref: string): Promise<Manifest> {
+  const { snapshots, unreadable } = await listStore(store);
+  if (ref === 'latest') {
+    const newest = snapshots.at(-1);
+    if (newest) return newest;
+    throw new LifeboatError('SNAPSHOT_NOT_FOUND', `The store ${store.root} has no finished snapshot.`, {
+      hint: 'Take one with `lifeboat snapshot`.',
+    });
+  }
+  const exact = snapshots.find((s) => s.id === ref);
+  if (exact) return exact;
+  const broken = unreadable.find((s) => s.id === ref);
+  if (broken) {
+    throw new LifeboatError('SNAPSHOT_CORRUPT', `Snapshot ${ref} has an unreadable manifest (${broken.problem}).`, {
+      hint: 'Restore another snapshot (`lifeboat list`); this one cannot be trusted.',
+    });
+  }
+  const matches = snapshots.filter((s) => s.id.startsWith(ref));
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length > 1) {
+    throw new LifeboatError('USAGE', `"${ref}" matches ${matches.length} snapshots: ${matches.map((m) => m.id).join(', ')}.`, {
+      hint: 'Give more of the id.',
+    });
+  }
+  throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot "${ref}" in ${store.root}.`, {
+    hint: 'Run `lifeboat list` to see the snapshots in this store (or check --store).',
+  });
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function writerAlive(marker: IncompleteMarker): boolean {
+  if (marker.host !== hostname()) return true; // cannot tell: assume it is still writing
+  try {
+    process.kill(marker.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,37 @@
+import type pg from 'pg';
+import { canCreateDatabases, otherSessions } from '../db/databases.js';
+import { LifeboatError } from '../errors.js';
+
+export type StrategyName = 'auto' | 'dump' | 'clone';
+
+export interface StrategyChoice {
+  strategy: 'dump' | 'clone';
+  /** One sentence a user can read: why this strategy. */
+  reason: string;
+}
+
+/**
+ * `clone` when it can run right now (the role may create databases and nobody
+ * else is connected), else `dump`. An explicit `clone` that cannot run is an error.
+ */
+export async function chooseStrategy(maintenance: pg.Client, database: string, requested: StrategyName): Promise<StrategyChoice> {
+  if (requested === 'dump') return { strategy: 'dump', reason: 'dump was asked for' };
+  const createdb = await canCreateDatabases(maintenance);
+  const sessions = await otherSessions(maintenance, database);
+  if (requested === 'clone') {
+    if (!createdb) {
+      throw new LifeboatError('DB_PERMISSION', 'The clone strategy needs CREATEDB and this role does not have it.', {
+        hint: 'Grant CREATEDB (ALTER ROLE … CREATEDB) or use --strategy dump.',
+      });
+    }
+    if (sessions > 0) {
+      throw new LifeboatError('DATABASE_BUSY', `Cannot clone "${database}": ${sessions} other session(s) are connected to it.`, {
+        hint: 'A clone needs the database to itself: stop the app, or use --strategy dump (online) or auto.',
+      });
+    }
+    return { strategy: 'clone', reason: 'clone was asked for' };
+  }
+  if (!createdb) return { strategy: 'dump', reason: 'auto chose dump: the role cannot create databases, so clone is not possible' };
+  if (sessions > 0) return { strategy: 'dump', reason: `auto chose dump: ${sessions} other session(s) are connected, and clone needs the database to itself` };
+  return { strategy: 'clone', reason: 'auto chose clone: no other sessions and the role may create databases' };
+}

@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { childEnv, type DatabaseTarget } from '../db/target.js';
+import type { PgTool } from '../pg-tools/find.js';
+import { runPgTool, toolFailure } from '../pg-tools/run.js';
+import type { ProgressFn } from '../progress.js';
+import { listFiles, makePrivate, sha256File } from '../store/files.js';
+
+export type DumpFormat = 'custom' | 'directory';
+
+export interface SnapshotFile {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface DumpOptions {
+  target: DatabaseTarget;
+  tool: PgTool;
+  /** The snapshot folder; the dump goes to `data.dump` (custom) or `data/` (directory). */
+  dir: string;
+  format: DumpFormat;
+  jobs: number;
+  /** An exported snapshot (pg_export_snapshot) to dump, so the manifest's counts match the data. */
+  exportedSnapshot?: string;
+  tablesTotal: number;
+  onProgress: ProgressFn;
+  signal?: AbortSignal | undefined;
+}
+
+export const DUMP_FILE = 'data.dump';
+export const DUMP_DIR = 'data';
+
+/**
+ * pg_dump into the snapshot folder. The custom format streams through us so the
+ * sha256 is computed as the bytes go by: one pass over the data, not two.
+ */
+export async function dumpDatabase(options: DumpOptions): Promise<SnapshotFile[]> {
+  const { target, tool, dir, format } = options;
+  const args = ['--verbose', '--no-password', `--format=${format === 'custom' ? 'custom' : 'directory'}`];
+  if (options.exportedSnapshot) args.push(`--snapshot=${options.exportedSnapshot}`);
+  if (format === 'directory') args.push(`--jobs=${options.jobs}`, `--file=${join(dir, DUMP_DIR)}`);
+
+  let bytes = 0;
+  let tablesDone = 0;
+  const report = () => options.onProgress({ phase: 'dumping', bytes, tablesDone, tablesTotal: options.tablesTotal });
+  const { process: child, errors } = runPgTool(tool, args, {
+    env: childEnv(target),
+    signal: options.signal,
+    stdout: format === 'custom' ? 'pipe' : 'ignore',
+    onLine: (line) => {
+      if (/dumping contents of table/.test(line)) {
+        tablesDone++;
+        report();
+      }
+    },
+  });
+
+  let files: SnapshotFile[];
+  if (format === 'custom') {
+    const hash = createHash('sha256');
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        report();
+        callback(null, chunk);
+      },
+    });
+    const path = join(dir, DUMP_FILE);
+    const [, result] = await Promise.all([
+      pipeline(child.stdout!, counter, createWriteStream(path, { mode: 0o600, flush: true })),
+      child,
+    ]);
+    if (result.exitCode !== 0 || result.isCanceled) throw failure(tool, result.exitCode, errors, result.isCanceled);
+    files = [{ path: DUMP_FILE, bytes, sha256: hash.digest('hex') }];
+  } else {
+    const result = await child;
+    if (result.exitCode !== 0 || result.isCanceled) throw failure(tool, result.exitCode, errors, result.isCanceled);
+    await makePrivate(join(dir, DUMP_DIR));
+    files = [];
+    for (const rel of await listFiles(join(dir, DUMP_DIR))) {
+      const path = join(DUMP_DIR, rel);
+      const { size } = await stat(join(dir, path));
+      files.push({ path, bytes: size, sha256: await sha256File(join(dir, path)) });
+    }
+  }
+  return files;
+}
+
+function failure(tool: PgTool, exitCode: number | undefined, errors: string[], canceled: boolean) {
+  if (canceled) return toolFailure('SNAPSHOT_FAILED', tool, exitCode, ['interrupted'], 'The snapshot was interrupted; nothing was kept.');
+  return toolFailure('SNAPSHOT_FAILED', tool, exitCode, errors, 'Nothing was kept; fix the cause above and run the snapshot again.');
+}
