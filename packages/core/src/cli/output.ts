@@ -5,7 +5,7 @@ export interface Output {
   json: boolean;
   /** A line for people (suppressed with --json). */
   line(text?: string): void;
-  /** A side remark for people, on stderr (suppressed with --json). */
+  /** A side remark for people, on stderr (also with --json: stdout keeps the one document). */
   note(text: string): void;
   /** The command's one JSON document (only with --json). */
   document(value: unknown): void;
@@ -25,7 +25,7 @@ export function createOutput(json: boolean): Output {
       if (!json) process.stdout.write(`${redact(text)}\n`);
     },
     note: (text) => {
-      if (!json) process.stderr.write(`${redact(text)}\n`);
+      process.stderr.write(`${redact(text)}\n`);
     },
     document: (value) => {
       if (!json || documentWritten) return;

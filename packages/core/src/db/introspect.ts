@@ -12,7 +12,9 @@ export interface DatabaseSettings {
   encoding: string;
   collate: string;
   ctype: string;
-  localeProvider: 'c' | 'i' | 'libc' | string;
+  /** pg_database.datlocprovider: c (libc), i (icu), b (builtin, PostgreSQL 17+). */
+  localeProvider: string;
+  /** The provider's locale (ICU or builtin); null for libc. */
   icuLocale: string | null;
 }
 
@@ -44,13 +46,15 @@ export async function serverInfo(client: pg.Client): Promise<ServerInfo> {
 
 export async function databaseSettings(client: pg.Client, database: string): Promise<DatabaseSettings | undefined> {
   const { rows: version } = await client.query<{ num: string }>("select current_setting('server_version_num') as num");
-  // PostgreSQL 15 added the ICU locale columns to pg_database.
-  const icu = Number(version[0]!.num) >= 150000;
+  // PostgreSQL 15 added the locale provider columns to pg_database; 17 renamed daticulocale to datlocale.
+  const num = Number(version[0]!.num);
+  const icu = num >= 150000;
+  const localeColumn = num >= 170000 ? 'd.datlocale' : 'd.daticulocale';
   const { rows } = await client.query<DatabaseSettings>(
     `select pg_get_userbyid(d.datdba) as owner, pg_encoding_to_char(d.encoding) as encoding,
             d.datcollate as collate, d.datctype as ctype,
             ${icu ? 'd.datlocprovider::text' : "'c'"} as "localeProvider",
-            ${icu ? 'd.daticulocale' : 'null'} as "icuLocale"
+            ${icu ? localeColumn : 'null'} as "icuLocale"
        from pg_database d where d.datname = $1`,
     [database],
   );

@@ -154,10 +154,13 @@ async function usableOwner(client: pg.Client, owner: string): Promise<string | u
 async function createLike(client: pg.Client, name: string, manifest: Manifest, owner: string | undefined, notice?: (m: string) => void): Promise<void> {
   const db = manifest.database;
   const ownerSql = owner ? ` owner ${ident(owner)}` : '';
+  const libc = ` lc_collate ${literal(db.collate)} lc_ctype ${literal(db.ctype)}`;
   const locale =
     db.localeProvider === 'i' && db.icuLocale
-      ? ` locale_provider icu icu_locale ${literal(db.icuLocale)} lc_collate ${literal(db.collate)} lc_ctype ${literal(db.ctype)}`
-      : ` lc_collate ${literal(db.collate)} lc_ctype ${literal(db.ctype)}`;
+      ? ` locale_provider icu icu_locale ${literal(db.icuLocale)}${libc}`
+      : db.localeProvider === 'b' && db.icuLocale
+        ? ` locale_provider builtin builtin_locale ${literal(db.icuLocale)}${libc}`
+        : libc;
   try {
     await client.query(`create database ${ident(name)} template template0 encoding ${literal(db.encoding)}${locale}${ownerSql}`);
   } catch (error) {
