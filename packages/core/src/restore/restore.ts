@@ -63,9 +63,10 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
   }
 
   const maintenance = await connectMaintenance(target, finalName);
-  const staging = fitIdentifier(`${finalName}__lifeboat_restoring_`, stamp());
+  let staging = '';
   let stagingCreated = false;
   try {
+    staging = await unusedName(maintenance, `${finalName}__lifeboat_restoring_`);
     const server = await serverInfo(maintenance);
     if (!(await canCreateDatabases(maintenance))) {
       throw new LifeboatError('DB_PERMISSION', 'Restoring needs CREATEDB (Lifeboat restores into a new database, then swaps), and this role does not have it.', {
@@ -115,7 +116,7 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
     onProgress({ phase: 'swapping in the restored database' });
     let replaced: string | undefined;
     if (options.to === undefined && liveExists) {
-      replaced = fitIdentifier(`${target.database}__lifeboat_replaced_`, stamp());
+      replaced = await unusedName(maintenance, `${target.database}__lifeboat_replaced_`);
       await swapDatabases(maintenance, target.database, staging, replaced);
     } else {
       await maintenance.query(`alter database ${ident(staging)} rename to ${ident(finalName)}`);
@@ -138,6 +139,15 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
     throw asRestoreError(error);
   } finally {
     await maintenance.end().catch(() => {});
+  }
+}
+
+/** `<prefix><stamp>`, with a counter when a restore in the same second already took it. */
+async function unusedName(client: pg.Client, prefix: string): Promise<string> {
+  const base = stamp();
+  for (let n = 1; ; n++) {
+    const name = fitIdentifier(prefix, n === 1 ? base : `${base}_${n}`);
+    if (!(await databaseExists(client, name))) return name;
   }
 }
 

@@ -8,12 +8,11 @@ import { LifeboatError } from '../errors.js';
 import { findPgTool, type PgTool } from '../pg-tools/find.js';
 import { noProgress, type ProgressFn } from '../progress.js';
 import { appendJournal } from '../store/journal.js';
-import type { Manifest } from '../store/manifest.js';
-import { beginSnapshot, ensureWritable, finishSnapshot, newSnapshotId, removeSnapshot, type Store, updateMarker } from '../store/store.js';
-import { type StrategyChoice, chooseStrategy, type StrategyName } from '../strategies/choose.js';
+import { type Manifest, MANIFEST_FORMAT } from '../store/manifest.js';
+import { beginSnapshot, ensureWritable, finishSnapshot, newSnapshotId, removeSnapshot, snapshotDir, type Store, updateMarker } from '../store/store.js';
+import { chooseStrategy, type StrategyChoice, type StrategyName } from '../strategies/choose.js';
 import { cloneDatabaseName, cloneSnapshot } from '../strategies/clone.js';
 import { type DumpFormat, dumpDatabase, type SnapshotFile } from '../strategies/dump.js';
-import { MANIFEST_FORMAT } from '../store/manifest.js';
 import { LIFEBOAT_VERSION } from '../version.js';
 
 export interface TakeSnapshotOptions {
@@ -44,77 +43,85 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Manife
   const notice = options.onNotice ?? (() => {});
   const startedAt = new Date();
 
-  // Proves the database exists and the credentials work, with the user's own URL.
+  // Proves the database exists and the credentials work, with the user's own URL, and
+  // decides the strategy from there: a dump needs no other connection than this one.
   const probe = await connect(target);
   let server: ServerInfo;
   let settings: DatabaseSettings;
+  let choice: StrategyChoice;
   try {
     server = await serverInfo(probe);
     settings = (await databaseSettings(probe, target.database))!;
+    choice = await chooseStrategy(probe, target.database, options.strategy ?? 'auto');
   } finally {
     await probe.end().catch(() => {});
   }
+  const tool = choice.strategy === 'dump' ? await findPgTool('pg_dump', server.major, server.version) : undefined;
+  await ensureWritable(store);
+  notice(`strategy: ${choice.strategy} (${choice.reason})`);
 
-  const maintenance = await connectMaintenance(target);
+  const id = newSnapshotId(startedAt);
+  await beginSnapshot(store, id);
+  const dir = snapshotDir(store, id);
+  let cloneName: string | undefined;
+  let maintenance: pg.Client | undefined;
   try {
-    let choice = await chooseStrategy(maintenance, target.database, options.strategy ?? 'auto');
-    const tool = choice.strategy === 'dump' ? await findPgTool('pg_dump', server.major, server.version) : undefined;
-    await ensureWritable(store);
-    notice(`strategy: ${choice.strategy} (${choice.reason})`);
-
-    const id = newSnapshotId(startedAt);
-    const dir = await beginSnapshot(store, id);
-    let cloneName: string | undefined;
-    try {
-      let taken: { files: SnapshotFile[]; state: DatabaseState; bytes: number; dumpTool?: PgTool };
-      if (choice.strategy === 'clone') {
-        cloneName = cloneDatabaseName(id);
-        try {
-          await updateMarker(store, id, { cloneDatabase: cloneName });
-          onProgress({ phase: 'cloning' });
-          const cloned = await cloneSnapshot(maintenance, target, cloneName);
-          taken = { files: [], state: cloned.state, bytes: cloned.bytes };
-        } catch (error) {
-          // Someone connected between our check and the copy: under auto, dump instead.
-          if (options.strategy !== 'auto' && options.strategy !== undefined) throw error;
-          if (!(error instanceof LifeboatError) || error.code !== 'DATABASE_BUSY') throw error;
-          await dropDatabase(maintenance, cloneName).catch(() => {});
-          cloneName = undefined;
-          choice = { strategy: 'dump', reason: `auto fell back to dump: ${error.message.replace(/\.$/, '')}` };
-          notice(`strategy: dump (${choice.reason})`);
-          taken = await dumpWithState(options, dir, await findPgTool('pg_dump', server.major, server.version), onProgress);
-        }
-      } else {
-        taken = await dumpWithState(options, dir, tool!, onProgress);
+    let taken: Taken;
+    if (choice.strategy === 'clone') {
+      cloneName = cloneDatabaseName(id);
+      maintenance = await connectMaintenance(target);
+      try {
+        await updateMarker(store, id, { cloneDatabase: cloneName });
+        onProgress({ phase: 'cloning' });
+        const cloned = await cloneSnapshot(maintenance, target, cloneName);
+        taken = { files: [], state: cloned.state, bytes: cloned.bytes };
+      } catch (error) {
+        // Someone connected between our check and the copy: under auto, dump instead.
+        const auto = options.strategy === undefined || options.strategy === 'auto';
+        if (!auto || !(error instanceof LifeboatError) || error.code !== 'DATABASE_BUSY') throw error;
+        await dropDatabase(maintenance, cloneName).catch(() => {});
+        cloneName = undefined;
+        choice = { strategy: 'dump', reason: `auto fell back to dump: ${error.message.replace(/\.$/, '')}` };
+        notice(`strategy: dump (${choice.reason})`);
+        taken = await dumpWithState(options, dir, await findPgTool('pg_dump', server.major, server.version), onProgress);
       }
-      const finishedAt = new Date();
-      const manifest = buildManifest({ options, id, server, settings, choice, taken, cloneName, startedAt, finishedAt });
-      await finishSnapshot(store, manifest);
-      await appendJournal(store, {
-        event: 'snapshot',
-        snapshot: id,
-        database: target.database,
-        strategy: choice.strategy,
-        reason: manifest.reason,
-        durationMs: manifest.durationMs,
-        bytes: manifest.sizeBytes,
-      });
-      return manifest;
-    } catch (error) {
-      await removeSnapshot(store, id).catch(() => {});
-      if (cloneName) await dropDatabase(maintenance, cloneName).catch(() => {});
-      throw error;
+    } else {
+      taken = await dumpWithState(options, dir, tool!, onProgress);
     }
+    const finishedAt = new Date();
+    const manifest = buildManifest({ options, id, server, settings, choice, taken, cloneName, startedAt, finishedAt });
+    await finishSnapshot(store, manifest);
+    await appendJournal(store, {
+      event: 'snapshot',
+      snapshot: id,
+      database: target.database,
+      strategy: choice.strategy,
+      reason: manifest.reason,
+      durationMs: manifest.durationMs,
+      bytes: manifest.sizeBytes,
+    });
+    return manifest;
+  } catch (error) {
+    await removeSnapshot(store, id).catch(() => {});
+    if (cloneName && maintenance) await dropDatabase(maintenance, cloneName).catch(() => {});
+    throw error;
   } finally {
-    await maintenance.end().catch(() => {});
+    await maintenance?.end().catch(() => {});
   }
+}
+
+interface Taken {
+  files: SnapshotFile[];
+  state: DatabaseState;
+  bytes: number;
+  dumpTool?: PgTool;
 }
 
 /**
  * pg_dump inside an exported snapshot while the same transaction counts rows and
  * fingerprints the schema: both see exactly the data that is dumped, and run side by side.
  */
-async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: PgTool, onProgress: ProgressFn) {
+async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: PgTool, onProgress: ProgressFn): Promise<Taken> {
   const reader: pg.Client = await connect(options.target);
   try {
     await reader.query('begin isolation level repeatable read read only');
@@ -156,7 +163,7 @@ function buildManifest(input: {
   server: ServerInfo;
   settings: DatabaseSettings;
   choice: StrategyChoice;
-  taken: { files: SnapshotFile[]; state: DatabaseState; bytes: number; dumpTool?: PgTool };
+  taken: Taken;
   cloneName: string | undefined;
   startedAt: Date;
   finishedAt: Date;

@@ -62,12 +62,11 @@ export function newSnapshotId(now = new Date()): string {
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
-export async function beginSnapshot(store: Store, id: string, marker: Omit<IncompleteMarker, 'pid' | 'host' | 'startedAt'> = {}): Promise<string> {
+export async function beginSnapshot(store: Store, id: string, marker: Omit<IncompleteMarker, 'pid' | 'host' | 'startedAt'> = {}): Promise<void> {
   const dir = snapshotDir(store, id);
   await mkdirPrivate(dir);
   const full: IncompleteMarker = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), ...marker };
   await writeFileAtomic(join(dir, INCOMPLETE), JSON.stringify(full));
-  return dir;
 }
 
 export async function updateMarker(store: Store, id: string, marker: Partial<IncompleteMarker>): Promise<void> {

@@ -13,11 +13,12 @@ export interface StrategyChoice {
 /**
  * `clone` when it can run right now (the role may create databases and nobody
  * else is connected), else `dump`. An explicit `clone` that cannot run is an error.
+ * `client` may be a session on `database` itself: it does not count as another.
  */
-export async function chooseStrategy(maintenance: pg.Client, database: string, requested: StrategyName): Promise<StrategyChoice> {
+export async function chooseStrategy(client: pg.Client, database: string, requested: StrategyName): Promise<StrategyChoice> {
   if (requested === 'dump') return { strategy: 'dump', reason: 'dump was asked for' };
-  const createdb = await canCreateDatabases(maintenance);
-  const sessions = await otherSessions(maintenance, database);
+  const createdb = await canCreateDatabases(client);
+  const sessions = await otherSessions(client, database);
   if (requested === 'clone') {
     if (!createdb) {
       throw new LifeboatError('DB_PERMISSION', 'The clone strategy needs CREATEDB and this role does not have it.', {
