@@ -7,18 +7,50 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { cliPath, databases, query } from './support/db.js';
 
-describe('Ctrl-C during a snapshot', () => {
+describe('a snapshot that takes a while', () => {
   const dbs = databases();
 
-  it('stops pg_dump, removes what was written, exits 130', async () => {
-    const db = await dbs.create('intr');
+  /** A database whose table is locked by another session: a snapshot of it waits until released. */
+  async function lockedDatabase() {
+    const db = await dbs.create('slow');
     await query(db.url, 'create table t (id int primary key); insert into t select generate_series(1, 1000);');
-    const store = await mkdtemp(join(tmpdir(), 'lifeboat-store-'));
-    // A transaction holding an exclusive lock: the snapshot waits on it until interrupted.
     const blocker = new pg.Client({ connectionString: db.url });
     await blocker.connect();
     await blocker.query('begin');
     await blocker.query('lock table t in access exclusive mode');
+    return { db, blocker };
+  }
+
+  it('shows its progress on a terminal after a second, and nothing extra with --json', async () => {
+    for (const json of [false, true]) {
+      const { db, blocker } = await lockedDatabase();
+      const store = await mkdtemp(join(tmpdir(), 'lifeboat-store-'));
+      const command = [process.execPath, cliPath, 'snapshot', '--strategy', 'dump', '--store', store, ...(json ? ['--json'] : [])];
+      // `script` gives the CLI a pseudo-terminal, as a person at a shell has.
+      const child = execa('script', ['-qec', `stty cols 120 rows 40; ${command.map((a) => `'${a}'`).join(' ')}`, '/dev/null'], {
+        env: { DATABASE_URL: db.url, TERM: 'xterm' },
+        reject: false,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      await blocker.query('rollback');
+      await blocker.end();
+      const result = await child;
+      expect(result.exitCode, String(result.stdout)).toBe(0);
+      // What a person would read: the terminal's control sequences removed.
+      const screen = String(result.stdout).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+      if (json) {
+        expect(screen).not.toMatch(/dumping/);
+        expect(JSON.parse(screen.slice(screen.indexOf('{'))).strategy).toBe('dump');
+      } else {
+        expect(screen).toMatch(/dumping, 0 B written, table 0\/1 \[1s\]/);
+        expect(screen).toMatch(/Snapshot \S+ of slow_/);
+      }
+    }
+  });
+
+  it('Ctrl-C stops pg_dump, removes what was written, exits 130', async () => {
+    const { db, blocker } = await lockedDatabase();
+    const store = await mkdtemp(join(tmpdir(), 'lifeboat-store-'));
     const child = execa(process.execPath, [cliPath, 'snapshot', '--strategy', 'dump', '--store', store], {
       env: { DATABASE_URL: db.url },
       reject: false,

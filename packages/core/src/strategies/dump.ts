@@ -48,6 +48,7 @@ export async function dumpDatabase(options: DumpOptions): Promise<SnapshotFile[]
   let bytes = 0;
   let tablesDone = 0;
   const report = () => options.onProgress({ phase: 'dumping', bytes, tablesDone, tablesTotal: options.tablesTotal });
+  report();
   const { process: child, errors } = runPgTool(tool, args, {
     env: childEnv(target),
     signal: options.signal,
