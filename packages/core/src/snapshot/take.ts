@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type pg from 'pg';
 import { connect, connectMaintenance } from '../db/connect.js';
 import { dropDatabase } from '../db/databases.js';
-import { type DatabaseSettings, type DatabaseState, databaseSettings, readState, serverInfo, type ServerInfo } from '../db/introspect.js';
+import { type DatabaseSettings, type DatabaseState, databaseSettings, listTables, readState, serverInfo, type ServerInfo } from '../db/introspect.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { LifeboatError } from '../errors.js';
 import { findPgTool, type PgTool } from '../pg-tools/find.js';
@@ -114,7 +114,7 @@ interface Taken {
   files: SnapshotFile[];
   state: DatabaseState;
   bytes: number;
-  dumpTool?: PgTool;
+  dump?: NonNullable<Manifest['dump']>;
 }
 
 /**
@@ -126,15 +126,16 @@ async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: Pg
   try {
     await reader.query('begin isolation level repeatable read read only');
     const { rows } = await reader.query<{ id: string }>('select pg_export_snapshot() as id');
-    const tablesTotal = await countDataTables(reader);
+    const tablesTotal = (await listTables(reader)).filter((t) => t.kind !== 'matview').length;
     const format = options.dumpFormat ?? 'custom';
+    const jobs = format === 'directory' ? (options.jobs ?? Math.max(1, availableParallelism())) : 1;
     const [files, state] = await Promise.all([
       dumpDatabase({
         target: options.target,
         tool,
         dir,
         format,
-        jobs: options.jobs ?? Math.max(1, availableParallelism()),
+        jobs,
         exportedSnapshot: rows[0]!.id,
         tablesTotal,
         onProgress,
@@ -143,18 +144,15 @@ async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: Pg
       readState(reader),
     ]);
     await reader.query('commit');
-    return { files, state, bytes: files.reduce((sum, f) => sum + f.bytes, 0), dumpTool: tool };
+    return {
+      files,
+      state,
+      bytes: files.reduce((sum, f) => sum + f.bytes, 0),
+      dump: { format, jobs, tool: tool.name, toolVersion: tool.version },
+    };
   } finally {
     await reader.end().catch(() => {});
   }
-}
-
-async function countDataTables(client: pg.Client): Promise<number> {
-  const { rows } = await client.query<{ n: number }>(
-    `select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where c.relkind = 'r' and n.nspname not like 'pg\\_%' and n.nspname <> 'information_schema'`,
-  );
-  return rows[0]!.n;
 }
 
 function buildManifest(input: {
@@ -184,16 +182,7 @@ function buildManifest(input: {
     server: input.server,
     strategy: input.choice.strategy,
     strategyReason: input.choice.reason,
-    ...(taken.dumpTool
-      ? {
-          dump: {
-            format: options.dumpFormat ?? 'custom',
-            jobs: options.dumpFormat === 'directory' ? (options.jobs ?? Math.max(1, availableParallelism())) : 1,
-            tool: taken.dumpTool.name,
-            toolVersion: taken.dumpTool.version,
-          },
-        }
-      : {}),
+    ...(taken.dump ? { dump: taken.dump } : {}),
     ...(input.cloneName ? { clone: { database: input.cloneName } } : {}),
     createdAt: input.startedAt.toISOString(),
     finishedAt: input.finishedAt.toISOString(),

@@ -17,7 +17,9 @@ export function restoreCommand(): Command {
       const manifest = await findSnapshot(ctx.store, id);
       if (opts.to === undefined) {
         await confirmDestructive(
-          `replace database "${target.database}" with snapshot ${manifest.id} of ${manifest.createdAt} (the current one is kept under a new name)`,
+          `replace database "${target.database}" with snapshot ${manifest.id} of ${manifest.createdAt}` +
+            (manifest.database.name === target.database ? '' : ` (taken from another database, "${manifest.database.name}")`) +
+            ' (the current one is kept under a new name)',
           ctx.options.yes,
         );
       }
