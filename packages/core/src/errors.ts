@@ -22,6 +22,15 @@ export const ERROR_CODES = {
   DATABASE_BUSY: { exit: 15, meaning: 'other sessions are connected and the operation needs the database alone' },
   RESTORE_FAILED: { exit: 16, meaning: 'the restore failed; the live database was not touched' },
   TARGET_EXISTS: { exit: 17, meaning: 'the database named by --to already exists' },
+  CONFIG_INVALID: { exit: 18, meaning: 'the config file cannot be loaded or has a bad key or value' },
+  TOOL_NOT_FOUND: { exit: 19, meaning: 'the migrate tool (prisma, knex, drizzle-kit) or its adapter is not installed' },
+  DEPLOY_FAILED_ROLLED_BACK: { exit: 20, meaning: 'the migration failed; the database was restored to the snapshot taken before it' },
+  CHECKS_FAILED_ROLLED_BACK: { exit: 21, meaning: 'the migration ran but integrity checks failed; the database was restored' },
+  ROLLBACK_FAILED: { exit: 22, meaning: 'a deploy failed and restoring the snapshot failed too: follow the printed recovery steps' },
+  DEPLOY_FAILED_KEPT: { exit: 23, meaning: 'the migration or checks failed and, as configured (--no-rollback / onFailure: keep), the database was left as it is' },
+  CHECKS_FAILED: { exit: 25, meaning: '`lifeboat check` found problems' },
+  INTERRUPTED: { exit: 130, meaning: 'interrupted by SIGINT (130) or SIGTERM (143) before anything changed, or after a rollback' },
+  LOCK_TIMEOUT: { exit: 24, meaning: 'another deploy of the same database held the lock for longer than the timeout' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

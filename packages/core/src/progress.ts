@@ -10,3 +10,11 @@ export interface Progress {
 export type ProgressFn = (progress: Progress) => void;
 
 export const noProgress: ProgressFn = () => {};
+
+/** One phase's progress display: started when the phase starts, stopped when it ends. */
+export interface ProgressReporter {
+  onProgress: ProgressFn;
+  stop(): void;
+}
+
+export type StartProgress = () => ProgressReporter;

@@ -1,22 +1,41 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { resolveSettings, type Settings } from '../config/resolve.js';
 import { type DatabaseTarget, parseDatabaseUrl } from '../db/target.js';
+import type { StrategyName } from '../strategies/choose.js';
 import { openStore, type Store } from '../store/store.js';
 import { createOutput, type Output } from './output.js';
 
-/** The global options every command takes. */
+/** The options every command takes, before or after its name. */
 export interface GlobalOptions {
   databaseUrl?: string;
-  store: string;
+  store?: string;
+  config?: string;
   json: boolean;
   yes: boolean;
   debug: boolean;
 }
 
+/** Add the global options to a command (without defaults: the program's values show through). */
+export function withGlobalOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--database-url <url>', 'the database (default: lifeboat.config, then $DATABASE_URL)'))
+    .option('--store <dir>', 'the snapshot store folder (default: .lifeboat beside the config)')
+    .option('--config <file>', 'the config file (default: lifeboat.config.{ts,mts,js,mjs,json} here)')
+    .option('--json', 'print one JSON document on stdout instead of text')
+    .option('--yes', 'confirm destructive commands without a prompt (required without a TTY)')
+    .option('--debug', 'print what runs, and stack traces on errors');
+}
+
 export interface CommandContext {
   options: GlobalOptions;
+  settings: Settings;
   out: Output;
   store: Store;
-  /** The database from --database-url or DATABASE_URL; throws a clear error when absent. */
+  cwd: string;
+  /** The URL Lifeboat was given (flag, config, DATABASE_URL), if any. */
+  databaseUrl: string | undefined;
+  /** The database; throws a clear error when none was given. */
   target(): DatabaseTarget;
   /** The same, or undefined when none was given. */
   maybeTarget(): DatabaseTarget | undefined;
@@ -27,18 +46,50 @@ export interface CommandContext {
 /** Aborted on the first Ctrl-C / SIGTERM (see main.ts). */
 export const interruption = new AbortController();
 
-export function contextOf(command: Command): CommandContext {
-  const signal = interruption.signal;
-  const options = command.optsWithGlobals<GlobalOptions>();
-  const url = options.databaseUrl ?? process.env.DATABASE_URL;
+/** Option values of `command` and its parents, the nearest given value winning. */
+function mergedOptions(command: Command): Record<string, unknown> {
+  const chain: Command[] = [];
+  for (let c: Command | null = command; c; c = c.parent) chain.unshift(c);
+  const merged: Record<string, unknown> = {};
+  for (const c of chain) for (const [key, value] of Object.entries(c.opts())) if (value !== undefined) merged[key] = value;
+  return merged;
+}
+
+export async function contextOf(command: Command): Promise<CommandContext> {
+  const raw = mergedOptions(command);
+  const options: GlobalOptions = {
+    ...(raw.databaseUrl !== undefined ? { databaseUrl: String(raw.databaseUrl) } : {}),
+    ...(raw.store !== undefined ? { store: String(raw.store) } : {}),
+    ...(raw.config !== undefined ? { config: String(raw.config) } : {}),
+    json: raw.json === true,
+    yes: raw.yes === true,
+    debug: raw.debug === true,
+  };
+  const cwd = process.cwd();
+  const loaded = await loadConfig(cwd, options.config);
+  const settings = resolveSettings(
+    loaded,
+    {
+      store: options.store,
+      strategy: raw.strategy as StrategyName | undefined,
+      rollback: raw.rollback as boolean | undefined,
+      allowDataLoss: raw.allowDataLoss as boolean | undefined,
+    },
+    cwd,
+  );
+  const url = options.databaseUrl ?? settings.databaseUrl ?? process.env.DATABASE_URL;
+  const given = url !== undefined && url.trim() !== '';
   let parsed: DatabaseTarget | undefined;
   const target = () => (parsed ??= parseDatabaseUrl(url));
   return {
     options,
+    settings,
     out: createOutput(options.json),
-    store: openStore(options.store),
+    store: openStore(settings.store),
+    cwd,
+    databaseUrl: given ? url : undefined,
     target,
-    maybeTarget: () => (url === undefined || url.trim() === '' ? undefined : target()),
-    signal,
+    maybeTarget: () => (given ? target() : undefined),
+    signal: interruption.signal,
   };
 }

@@ -4,12 +4,15 @@ import { setDebugSink } from '../debug.js';
 import { ERROR_CODES, LifeboatError } from '../errors.js';
 import { redact } from '../secrets.js';
 import { LIFEBOAT_VERSION } from '../version.js';
+import { ADAPTER_PACKAGES } from './adapters.js';
+import { checkCommand } from './commands/check.js';
+import { runCommand, toolCommand } from './commands/deploy.js';
 import { listCommand } from './commands/list.js';
 import { pruneCommand } from './commands/prune.js';
 import { restoreCommand } from './commands/restore.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { verifyCommand } from './commands/verify.js';
-import { interruption } from './context.js';
+import { interruption, withGlobalOptions } from './context.js';
 import { hasWrittenDocument } from './output.js';
 
 const argv = process.argv.slice(2);
@@ -17,21 +20,30 @@ const wantsJson = argv.includes('--json');
 const wantsDebug = argv.includes('--debug');
 if (wantsDebug) setDebugSink((line) => process.stderr.write(`debug: ${line}\n`));
 
-const program = new Command('lifeboat')
-  .description('Recoverable PostgreSQL migrations: snapshots, verified restores, guarded deploys.')
-  .version(LIFEBOAT_VERSION, '-v, --version')
-  .addOption(new Option('--database-url <url>', 'the database (default: $DATABASE_URL)'))
-  .option('--store <dir>', 'the snapshot store folder', '.lifeboat')
-  .option('--json', 'print one JSON document on stdout instead of text', false)
-  .option('--yes', 'confirm destructive commands without a prompt (required without a TTY)', false)
-  .option('--debug', 'print what runs, and stack traces on errors', false)
-  .showHelpAfterError('(run `lifeboat --help` for usage)')
-  .exitOverride()
-  .configureOutput({ outputError: () => {} });
-
-for (const command of [snapshotCommand(), listCommand(), verifyCommand(), restoreCommand(), pruneCommand()]) {
-  program.addCommand(command.exitOverride().configureOutput({ outputError: () => {} }));
+/** Options of a guarded deploy; before the tool's name (`lifeboat --no-rollback prisma migrate deploy`). */
+function withDeployOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--strategy <name>', 'snapshot strategy: auto, dump or clone (default: config, else auto)').choices(['auto', 'dump', 'clone']))
+    .option('--no-rollback', "on failure, leave the database as the migration left it (the snapshot is kept); config: onFailure: 'keep'")
+    .option('--allow-data-loss', 'let data-preservation findings pass (dropped tables, lost rows, dropped columns)');
 }
+
+const program = withDeployOptions(
+  withGlobalOptions(new Command('lifeboat'))
+    .description('Recoverable PostgreSQL migrations: snapshots, verified restores, guarded deploys.')
+    .version(LIFEBOAT_VERSION, '-v, --version')
+    .enablePositionalOptions()
+    .showHelpAfterError('(run `lifeboat --help` for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: () => {} }),
+);
+
+const commands = [
+  ...[snapshotCommand(), listCommand(), verifyCommand(), restoreCommand(), pruneCommand(), checkCommand()].map(withGlobalOptions),
+  withDeployOptions(withGlobalOptions(runCommand())),
+  ...Object.keys(ADAPTER_PACKAGES).map(toolCommand),
+];
+for (const command of commands) program.addCommand(command.exitOverride().configureOutput({ outputError: () => {} }));
 
 // First Ctrl-C / SIGTERM: stop the running tool and clean up. A second does not cut a cleanup short.
 let signals = 0;

@@ -1,12 +1,12 @@
 import { spinner } from '@clack/prompts';
-import type { Progress, ProgressFn } from '../progress.js';
+import type { Progress, ProgressReporter } from '../progress.js';
 import { formatBytes } from './output.js';
 
 /**
  * Progress on stderr for operations that take more than a second, on a TTY only:
  * what is happening and how far (bytes written, tables done). Nothing otherwise.
  */
-export function progressOnTty(enabled: boolean): { onProgress: ProgressFn; stop: () => void } {
+export function progressOnTty(enabled: boolean): ProgressReporter {
   if (!enabled || !process.stderr.isTTY) return { onProgress: () => {}, stop: () => {} };
   let latest: Progress | undefined;
   let shown: ReturnType<typeof spinner> | undefined;

@@ -27,6 +27,11 @@ export interface TableCount {
   rows: number;
   /** true: count(*); false: planner estimate (reltuples). */
   exact: boolean;
+  columns?: string[];
+  /** For a partition: its partitioned table (schema.name); allowances for it cover the partition. */
+  parent?: string;
+  /** Columns holding at least one value, when asked for (snapshots record them). */
+  filledColumns?: string[];
 }
 
 export interface SchemaFingerprint {
@@ -63,10 +68,28 @@ export async function databaseSettings(client: pg.Client, database: string): Pro
 
 const USER_SCHEMAS = `n.nspname not like 'pg\\_%' and n.nspname <> 'information_schema'`;
 
-/** Tables holding data: plain tables, leaf partitions and materialized views. */
-export async function listTables(client: pg.Client): Promise<Array<{ schema: string; name: string; kind: TableKind; populated: boolean }>> {
-  const { rows } = await client.query<{ schema: string; name: string; relkind: string; relispartition: boolean; populated: boolean }>(
-    `select n.nspname as schema, c.relname as name, c.relkind, c.relispartition, c.relispopulated as populated
+export interface TableInfo {
+  schema: string;
+  name: string;
+  kind: TableKind;
+  populated: boolean;
+  /** The planner's estimate (pg_class.reltuples); -1 when never analyzed. */
+  estimate: number;
+  columns: string[];
+  /** For a partition: its partitioned table, as schema.name. */
+  parent?: string;
+}
+
+/** Tables holding data: plain tables, leaf partitions and materialized views, with their columns. */
+export async function listTables(client: pg.Client): Promise<TableInfo[]> {
+  const { rows } = await client.query<{ schema: string; name: string; relkind: string; relispartition: boolean; populated: boolean; estimate: number; columns: string[] | null; parent: string | null }>(
+    `select n.nspname as schema, c.relname as name, c.relkind, c.relispartition, c.relispopulated as populated,
+            c.reltuples::float8 as estimate,
+            (select array_agg(a.attname::text order by a.attnum) from pg_attribute a
+              where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as columns,
+            (select pn.nspname || '.' || pc.relname from pg_inherits i
+               join pg_class pc on pc.oid = i.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
+              where i.inhrelid = c.oid and c.relispartition limit 1) as parent
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where c.relkind in ('r', 'm') and ${USER_SCHEMAS}
       order by 1, 2`,
@@ -76,27 +99,74 @@ export async function listTables(client: pg.Client): Promise<Array<{ schema: str
     name: r.name,
     kind: r.relkind === 'm' ? 'matview' : r.relispartition ? 'partition' : 'table',
     populated: r.populated,
+    estimate: r.estimate,
+    columns: r.columns ?? [],
+    ...(r.parent ? { parent: r.parent } : {}),
   }));
 }
 
+export interface CountOptions {
+  /**
+   * Time for exact counts, smallest tables first; tables left when it runs out get
+   * the planner's estimate, labelled `exact: false`. Default: no limit.
+   */
+  budgetMs?: number;
+  /** Also record which columns hold at least one value (to tell a dropped column was not empty). */
+  filledColumns?: boolean;
+}
+
 /**
- * Exact row counts of every table, in the client's current transaction snapshot.
- * A materialized view never refreshed cannot be read and counts as 0 rows.
+ * Row counts of every table, in the client's current transaction snapshot. A
+ * materialized view never refreshed cannot be read and counts as 0 rows.
  */
-export async function countRows(client: pg.Client): Promise<TableCount[]> {
+export async function countRows(client: pg.Client, options: CountOptions = {}): Promise<TableCount[]> {
   const tables = await listTables(client);
-  const counts: TableCount[] = [];
-  for (const { populated, ...table } of tables) {
-    if (!populated) {
-      counts.push({ ...table, rows: 0, exact: true });
-      continue;
+  const deadline = Date.now() + (options.budgetMs ?? Number.POSITIVE_INFINITY);
+  const bySize = [...tables].sort((a, b) => a.estimate - b.estimate);
+  const counted = new Map<TableInfo, TableCount>();
+  for (const table of bySize) {
+    const base = { schema: table.schema, name: table.name, kind: table.kind, columns: table.columns, ...(table.parent ? { parent: table.parent } : {}) };
+    if (!table.populated) {
+      counted.set(table, { ...base, rows: 0, exact: true });
+    } else if (Date.now() > deadline) {
+      counted.set(table, { ...base, rows: Math.max(0, Math.round(table.estimate)), exact: false });
+    } else {
+      const { rows } = await client.query<{ n: string }>(`select count(*) as n from ${ident(table.schema)}.${ident(table.name)}`);
+      const count: TableCount = { ...base, rows: Number(rows[0]!.n), exact: true };
+      if (options.filledColumns) count.filledColumns = count.rows === 0 ? [] : await filledColumns(client, table);
+      counted.set(table, count);
     }
-    const { rows } = await client.query<{ n: string }>(
-      `select count(*) as n from ${ident(table.schema)}.${ident(table.name)}`,
-    );
-    counts.push({ ...table, rows: Number(rows[0]!.n), exact: true });
   }
-  return counts;
+  return tables.map((t) => counted.get(t)!);
+}
+
+/** Columns with at least one non-null value; each probe stops at the first value it finds. */
+async function filledColumns(client: pg.Client, table: TableInfo): Promise<string[]> {
+  if (table.columns.length === 0) return [];
+  const from = `${ident(table.schema)}.${ident(table.name)}`;
+  const probes = table.columns.map((c, i) => `exists(select 1 from ${from} where ${ident(c)} is not null) as c${i}`);
+  const { rows } = await client.query<Record<string, boolean>>(`select ${probes.join(', ')}`);
+  return table.columns.filter((_, i) => rows[0]![`c${i}`] === true);
+}
+
+/** Indexes left invalid (a failed CREATE INDEX CONCURRENTLY), as schema.index. */
+export async function invalidIndexes(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `select n.nspname || '.' || c.relname as name from pg_index i
+       join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
+      where not i.indisvalid and ${USER_SCHEMAS} order by 1`,
+  );
+  return rows.map((r) => r.name);
+}
+
+/** Constraints added NOT VALID and never validated, as schema.table.constraint. */
+export async function notValidConstraints(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `select n.nspname || '.' || c.relname || '.' || con.conname as name from pg_constraint con
+       join pg_class c on c.oid = con.conrelid join pg_namespace n on n.oid = c.relnamespace
+      where not con.convalidated and ${USER_SCHEMAS} order by 1`,
+  );
+  return rows.map((r) => r.name);
 }
 
 /**
@@ -208,16 +278,18 @@ export async function schemaFingerprint(client: pg.Client): Promise<SchemaFinger
   return { hash: hash.digest('hex'), objects };
 }
 
-/** Row counts and schema fingerprint of one database, read in one consistent snapshot. */
+/** What Lifeboat knows of a database at one moment: read in one transaction snapshot. */
 export interface DatabaseState {
   tables: TableCount[];
   schema: SchemaFingerprint;
+  invalidIndexes?: string[];
+  notValidConstraints?: string[];
 }
 
-export async function readState(client: pg.Client): Promise<DatabaseState> {
+export async function readState(client: pg.Client, options: CountOptions = {}): Promise<DatabaseState> {
   const schema = await schemaFingerprint(client);
-  const tables = await countRows(client);
-  return { tables, schema };
+  const tables = await countRows(client, options);
+  return { tables, schema, invalidIndexes: await invalidIndexes(client), notValidConstraints: await notValidConstraints(client) };
 }
 
 /** Lines describing how `actual` differs from `expected`; empty when they match. */

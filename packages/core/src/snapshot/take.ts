@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type pg from 'pg';
 import { connect, connectMaintenance } from '../db/connect.js';
 import { dropDatabase } from '../db/databases.js';
-import { type DatabaseSettings, type DatabaseState, databaseSettings, listTables, readState, serverInfo, type ServerInfo } from '../db/introspect.js';
+import { type CountOptions, type DatabaseSettings, type DatabaseState, databaseSettings, listTables, readState, serverInfo, type ServerInfo } from '../db/introspect.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { LifeboatError } from '../errors.js';
 import { findPgTool, type PgTool } from '../pg-tools/find.js';
@@ -26,6 +26,8 @@ export interface TakeSnapshotOptions {
   /** Parallel jobs for the directory format; default: the number of cores. */
   jobs?: number;
   migrations?: string[];
+  /** Time for exact row counts; tables left when it runs out are estimated (and labelled so). */
+  countBudgetMs?: number;
   onProgress?: ProgressFn;
   /** Said to the user as it happens: which strategy and why, fall-backs. */
   onNotice?: (message: string) => void;
@@ -73,7 +75,7 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Manife
       try {
         await updateMarker(store, id, { cloneDatabase: cloneName });
         onProgress({ phase: 'cloning' });
-        const cloned = await cloneSnapshot(maintenance, target, cloneName);
+        const cloned = await cloneSnapshot(maintenance, target, cloneName, countOptions(options));
         taken = { files: [], state: cloned.state, bytes: cloned.bytes };
       } catch (error) {
         // Someone connected between our check and the copy: under auto, dump instead.
@@ -141,7 +143,7 @@ async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: Pg
         onProgress,
         signal: options.signal,
       }),
-      readState(reader),
+      readState(reader, countOptions(options)),
     ]);
     await reader.query('commit');
     return {
@@ -153,6 +155,10 @@ async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: Pg
   } finally {
     await reader.end().catch(() => {});
   }
+}
+
+function countOptions(options: TakeSnapshotOptions): CountOptions {
+  return { filledColumns: true, ...(options.countBudgetMs !== undefined ? { budgetMs: options.countBudgetMs } : {}) };
 }
 
 function buildManifest(input: {
@@ -191,6 +197,8 @@ function buildManifest(input: {
     files: taken.files,
     tables: taken.state.tables,
     schema: taken.state.schema,
+    invalidIndexes: taken.state.invalidIndexes ?? [],
+    notValidConstraints: taken.state.notValidConstraints ?? [],
     ...(options.migrations ? { migrations: options.migrations } : {}),
     tool: { name: 'lifeboat', version: LIFEBOAT_VERSION },
   };

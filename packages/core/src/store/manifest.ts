@@ -8,6 +8,9 @@ const tableCount = z.object({
   kind: z.enum(['table', 'partition', 'matview']),
   rows: z.number().int().nonnegative(),
   exact: z.boolean(),
+  columns: z.array(z.string()).optional(),
+  parent: z.string().optional(),
+  filledColumns: z.array(z.string()).optional(),
 });
 
 export const manifestSchema = z.object({
@@ -47,6 +50,8 @@ export const manifestSchema = z.object({
   files: z.array(z.object({ path: z.string(), bytes: z.number(), sha256: z.string() })),
   tables: z.array(tableCount),
   schema: z.object({ hash: z.string(), objects: z.record(z.string(), z.number()) }),
+  invalidIndexes: z.array(z.string()).optional(),
+  notValidConstraints: z.array(z.string()).optional(),
   /** The ORM's applied migrations at snapshot time, when an adapter supplied them. */
   migrations: z.array(z.string()).optional(),
   tool: z.object({ name: z.literal('lifeboat'), version: z.string() }),

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { connect } from '../db/connect.js';
 import { copyDatabase, setAllowConnections, withUnsealed } from '../db/databases.js';
-import { type DatabaseState, readState } from '../db/introspect.js';
+import { type CountOptions, type DatabaseState, readState } from '../db/introspect.js';
 import { fitIdentifier } from '../db/sql.js';
 import type { DatabaseTarget } from '../db/target.js';
 
@@ -14,9 +14,14 @@ export function cloneDatabaseName(snapshotId: string): string {
  * Copy the database with CREATE DATABASE … TEMPLATE, read the copy's state, and seal
  * it (no connections allowed) so nothing can change the snapshot afterwards.
  */
-export async function cloneSnapshot(maintenance: pg.Client, target: DatabaseTarget, cloneName: string): Promise<{ state: DatabaseState; bytes: number }> {
+export async function cloneSnapshot(
+  maintenance: pg.Client,
+  target: DatabaseTarget,
+  cloneName: string,
+  counts: CountOptions,
+): Promise<{ state: DatabaseState; bytes: number }> {
   await copyDatabase(maintenance, target.database, cloneName);
-  const state = await readCloneState(target, cloneName);
+  const state = await readCloneState(target, cloneName, counts);
   await setAllowConnections(maintenance, cloneName, false);
   const { rows } = await maintenance.query<{ bytes: string }>('select pg_database_size($1) as bytes', [cloneName]);
   return { state, bytes: Number(rows[0]!.bytes) };
@@ -27,10 +32,10 @@ export async function readSealedState(maintenance: pg.Client, target: DatabaseTa
   return withUnsealed(maintenance, cloneName, () => readCloneState(target, cloneName));
 }
 
-async function readCloneState(target: DatabaseTarget, cloneName: string): Promise<DatabaseState> {
+async function readCloneState(target: DatabaseTarget, cloneName: string, counts: CountOptions = {}): Promise<DatabaseState> {
   const client = await connect(target, cloneName);
   try {
-    return await readState(client);
+    return await readState(client, counts);
   } finally {
     await client.end().catch(() => {});
   }

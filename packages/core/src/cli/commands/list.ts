@@ -5,7 +5,7 @@ import { columns, formatBytes, formatCount } from '../output.js';
 
 export function listCommand(): Command {
   return new Command('list').description('list the finished snapshots in the store').action(async (_opts: object, cmd: Command) => {
-    const ctx = contextOf(cmd);
+    const ctx = await contextOf(cmd);
     const listing = await listStore(ctx.store);
     ctx.out.document({
       store: ctx.store.root,

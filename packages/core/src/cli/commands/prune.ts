@@ -7,14 +7,16 @@ import { positiveInt, positiveNumber } from './parse.js';
 export function pruneCommand(): Command {
   return new Command('prune')
     .description('apply retention: remove snapshots beyond --keep / --max-age, and unfinished ones left by interrupted runs')
-    .option('--keep <n>', 'keep the newest N snapshots', positiveInt)
-    .option('--max-age <days>', 'keep snapshots younger than this many days', positiveNumber)
+    .option('--keep <n>', 'keep the newest N snapshots (default: retention.keep in the config)', positiveInt)
+    .option('--max-age <days>', 'keep snapshots younger than this many days (default: retention.maxAgeDays)', positiveNumber)
     .option('--dry-run', 'list what would be removed, remove nothing', false)
     .action(async (opts: { keep?: number; maxAge?: number; dryRun: boolean }, cmd: Command) => {
-      const ctx = contextOf(cmd);
+      const ctx = await contextOf(cmd);
+      const keep = opts.keep ?? ctx.settings.retention.keep;
+      const maxAgeDays = opts.maxAge ?? ctx.settings.retention.maxAgeDays;
       const plan = await planPrune(ctx.store, {
-        ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
-        ...(opts.maxAge !== undefined ? { maxAgeDays: opts.maxAge } : {}),
+        ...(keep !== undefined ? { keep } : {}),
+        ...(maxAgeDays !== undefined ? { maxAgeDays } : {}),
       });
       const total = plan.expired.length + plan.abandoned.length;
       for (const s of plan.expired) ctx.out.line(`${opts.dryRun ? 'would remove' : 'remove'} ${s.id} (${s.strategy}, ${s.createdAt})`);

@@ -12,7 +12,7 @@ export function restoreCommand(): Command {
     .argument('<id>', 'a snapshot id, a unique prefix of one, or "latest"')
     .option('--to <database>', 'restore into this new database beside the original, touching nothing else')
     .action(async (id: string, opts: { to?: string }, cmd: Command) => {
-      const ctx = contextOf(cmd);
+      const ctx = await contextOf(cmd);
       const target = ctx.target();
       const manifest = await findSnapshot(ctx.store, id);
       if (opts.to === undefined) {

@@ -7,7 +7,6 @@ import { positiveInt } from './parse.js';
 
 interface SnapshotOptions {
   label?: string;
-  strategy: 'auto' | 'dump' | 'clone';
   format: 'custom' | 'directory';
   jobs?: number;
 }
@@ -16,16 +15,17 @@ export function snapshotCommand(): Command {
   return new Command('snapshot')
     .description('take a snapshot of the database now')
     .option('--label <text>', 'a label to find it by later')
-    .addOption(new Option('--strategy <name>', 'how to take it: clone when possible, else dump').choices(['auto', 'dump', 'clone']).default('auto'))
+    .addOption(new Option('--strategy <name>', 'how to take it: auto (clone when possible, else dump), dump or clone').choices(['auto', 'dump', 'clone']))
     .addOption(new Option('--format <format>', 'pg_dump archive format (dump strategy)').choices(['custom', 'directory']).default('custom'))
     .option('--jobs <n>', 'parallel pg_dump jobs with --format directory (default: number of cores)', positiveInt)
     .action(async (opts: SnapshotOptions, cmd: Command) => {
-      const ctx = contextOf(cmd);
+      const ctx = await contextOf(cmd);
       const progress = progressOnTty(!ctx.out.json);
       const manifest = await takeSnapshot({
         target: ctx.target(),
         store: ctx.store,
-        strategy: opts.strategy,
+        strategy: ctx.settings.strategy,
+        countBudgetMs: ctx.settings.countBudgetMs,
         ...(opts.label ? { label: opts.label } : {}),
         dumpFormat: opts.format,
         ...(opts.jobs ? { jobs: opts.jobs } : {}),

@@ -9,7 +9,7 @@ export function verifyCommand(): Command {
     .description('check snapshots: sha256 of every file and a readable archive (dump), or the clone against its manifest')
     .argument('[id]', 'a snapshot id, a unique prefix of one, or "latest" (default: every snapshot)')
     .action(async (id: string | undefined, _opts: object, cmd: Command) => {
-      const ctx = contextOf(cmd);
+      const ctx = await contextOf(cmd);
       const manifests = id ? [await findSnapshot(ctx.store, id)] : (await listStore(ctx.store)).snapshots;
       if (manifests.length === 0) {
         throw new LifeboatError('SNAPSHOT_NOT_FOUND', `The store ${ctx.store.root} has no finished snapshot to verify.`, {

@@ -1,0 +1,34 @@
+import type pg from 'pg';
+import { type DatabaseState, readState } from '../db/introspect.js';
+import type { MigrationAdapter } from '../guard/adapter.js';
+import { type Allowances, dataPreservation, invalidIndexesCheck, notValidConstraintsCheck, sequencesCheck } from './builtin.js';
+import { runSqlCheck, type SqlCheck } from './custom.js';
+import type { CheckResult } from './result.js';
+
+export interface CheckSettings {
+  migrations: boolean;
+  invalidIndexes: boolean;
+  notValidConstraints: boolean;
+  dataPreservation: boolean;
+  sequences: boolean;
+  sql: SqlCheck[];
+  allow: Allowances;
+  /** Time for exact row counts of the database as it is now. */
+  countBudgetMs: number;
+}
+
+/**
+ * Every enabled check of the live database against `before` (the snapshot taken
+ * just before the migration, or the newest one for `lifeboat check`).
+ */
+export async function runChecks(client: pg.Client, before: DatabaseState, settings: CheckSettings, adapter?: MigrationAdapter): Promise<{ results: CheckResult[]; after: DatabaseState }> {
+  const after = await readState(client, { budgetMs: settings.countBudgetMs });
+  const results: CheckResult[] = [];
+  if (settings.migrations && adapter) results.push(await adapter.checkBookkeeping(client));
+  if (settings.invalidIndexes) results.push(invalidIndexesCheck(before, after));
+  if (settings.notValidConstraints) results.push(notValidConstraintsCheck(before, after));
+  if (settings.dataPreservation) results.push(dataPreservation(before, after, settings.allow));
+  if (settings.sequences) results.push(await sequencesCheck(client));
+  for (const check of settings.sql) results.push(await runSqlCheck(client, check));
+  return { results, after };
+}

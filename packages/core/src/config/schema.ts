@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+const tableList = z.array(z.string().min(1));
+
+/** `lifeboat.config.ts`: every key optional, unknown keys refused (a typo must not pass silently). */
+export const configSchema = z
+  .object({
+    /** The database; `--database-url` and `DATABASE_URL` take precedence. */
+    databaseUrl: z.string().optional(),
+    /** The snapshot store folder, relative to the config file. Default `.lifeboat`. */
+    store: z.string().optional(),
+    strategy: z.enum(['auto', 'dump', 'clone']).optional(),
+    /** What a failed deploy does: restore the snapshot (default) or leave the database as the migration left it. */
+    onFailure: z.enum(['rollback', 'keep']).optional(),
+    retention: z
+      .object({
+        keep: z.number().int().positive().optional(),
+        maxAgeDays: z.number().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    /** How long a deploy waits for another deploy of the same database. Default 600. */
+    lockTimeoutSeconds: z.number().nonnegative().optional(),
+    /** Time for exact row counts; bigger tables left when it runs out are estimated. Default 30. */
+    rowCountBudgetSeconds: z.number().nonnegative().optional(),
+    checks: z
+      .object({
+        migrations: z.boolean().optional(),
+        invalidIndexes: z.boolean().optional(),
+        notValidConstraints: z.boolean().optional(),
+        dataPreservation: z.boolean().optional(),
+        sequences: z.boolean().optional(),
+        /** Your own checks: SQL that must return no rows, or exactly `expectRows` rows. */
+        sql: z
+          .array(
+            z
+              .object({
+                name: z.string().min(1),
+                sql: z.string().min(1),
+                expectRows: z.number().int().nonnegative().optional(),
+              })
+              .strict(),
+          )
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    /** Data loss a migration may cause on purpose: `table` or `schema.table`, and `table.column`. */
+    allow: z
+      .object({
+        droppedTables: tableList.optional(),
+        rowLoss: tableList.optional(),
+        droppedColumns: tableList.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type LifeboatConfig = z.input<typeof configSchema>;
+
+/** Identity, for types and editor completion in `lifeboat.config.ts`. */
+export function defineConfig(config: LifeboatConfig): LifeboatConfig {
+  return config;
+}

@@ -1,0 +1,67 @@
+import type pg from 'pg';
+import type { CheckResult } from '../checks/result.js';
+
+/**
+ * What the guard needs from an ORM, and nothing more: what is pending, what is
+ * applied, and whether the tool's own bookkeeping is sound after a run. Adapters
+ * (packages/prisma, knex, drizzle) implement it; the core knows no ORM.
+ */
+export interface MigrationAdapter {
+  /** "prisma", "knex", "drizzle". */
+  name: string;
+  /** Migrations not applied yet, oldest first. */
+  pending(client: pg.Client): Promise<string[]>;
+  /** Migrations recorded as applied, oldest first. */
+  applied(client: pg.Client): Promise<string[]>;
+  /** After a run: no failed or unfinished rows in the migration table, every migration applied. */
+  checkBookkeeping(client: pg.Client): Promise<CheckResult>;
+}
+
+/** The migration itself: a CLI process, or a function in the app's own process (programmatic hooks). */
+export interface MigrationRun {
+  /** What runs, for reports: "prisma migrate deploy". */
+  describe: string;
+  /**
+   * Run it, streaming its output. `signal` aborts it (Ctrl-C). `output: 'stderr'` sends the
+   * tool's stdout to stderr, keeping stdout for Lifeboat's --json document.
+   */
+  run(options: { signal: AbortSignal; output: 'inherit' | 'stderr' }): Promise<RunOutcome>;
+}
+
+export interface RunOutcome {
+  /** 0 when the migration succeeded. */
+  exitCode: number;
+  /** A one-line reason when it failed and there is more to say than the exit code. */
+  error?: string;
+}
+
+/**
+ * How `lifeboat <tool> …` hands a command line to an adapter package: it resolves the
+ * database the way the tool does and says whether this invocation migrates (guarded)
+ * or is another subcommand (run as it is).
+ */
+export interface CliAdapter {
+  /** The word after `lifeboat`: "prisma", "knex", "drizzle-kit". */
+  tool: string;
+  prepare(input: CliAdapterInput): Promise<PreparedCommand>;
+}
+
+export interface CliAdapterInput {
+  /** Everything after the tool name, passed on untouched. */
+  args: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** --database-url / config / DATABASE_URL, when Lifeboat was given one: the tool must use it too. */
+  databaseUrl: string | undefined;
+}
+
+export interface PreparedCommand {
+  /** false: not a migration (e.g. `prisma generate`): run it as it is, no snapshot. */
+  guarded: boolean;
+  /** The database the tool will migrate, as the tool resolves it. */
+  databaseUrl: string | undefined;
+  /** Where the URL came from, for messages: "prisma.config.ts", "DATABASE_URL in .env". */
+  databaseUrlSource: string;
+  adapter: MigrationAdapter;
+  run: MigrationRun;
+}

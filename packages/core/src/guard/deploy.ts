@@ -1,0 +1,261 @@
+import { runChecks } from '../checks/run.js';
+import type { CheckResult } from '../checks/result.js';
+import type { Settings } from '../config/resolve.js';
+import { connectMaintenance, withClient } from '../db/connect.js';
+import { canCreateDatabases } from '../db/databases.js';
+import type { DatabaseTarget } from '../db/target.js';
+import { ERROR_CODES, LifeboatError } from '../errors.js';
+import type { StartProgress } from '../progress.js';
+import { type RestoreResult, restoreSnapshot } from '../restore/restore.js';
+import { takeSnapshot } from '../snapshot/take.js';
+import { appendJournal } from '../store/journal.js';
+import type { Manifest } from '../store/manifest.js';
+import type { Store } from '../store/store.js';
+import type { MigrationAdapter, MigrationRun, RunOutcome } from './adapter.js';
+import { acquireDeployLock } from './lock.js';
+
+export type DeployOutcome =
+  /** Migrated, checks passed, the snapshot kept as the restore point. */
+  | 'applied'
+  /** Nothing pending: the tool ran, no snapshot was taken. */
+  | 'nothing-pending'
+  /** The tool failed and the database was restored. */
+  | 'migration-failed-rolled-back'
+  /** Checks failed and the database was restored. */
+  | 'checks-failed-rolled-back'
+  /** Interrupted (Ctrl-C / SIGTERM) and the database was restored. */
+  | 'interrupted-rolled-back'
+  /** Failed, and as configured the database was left as it is (the snapshot is kept). */
+  | 'failed-kept'
+  /** Failed, and the restore failed too: see `recovery`. */
+  | 'rollback-failed';
+
+export interface DeployReport {
+  outcome: DeployOutcome;
+  /** The exit code for this outcome (0, the tool's own, or one of Lifeboat's). */
+  exitCode: number;
+  database: string;
+  command: string;
+  tool: RunOutcome;
+  /** Pending before the run (undefined without an adapter: `lifeboat run`). */
+  pending: string[] | undefined;
+  /** Migrations recorded as applied by this run. */
+  migrated: string[] | undefined;
+  snapshot: { id: string; strategy: Manifest['strategy']; strategyReason: string; sizeBytes: number } | undefined;
+  checks: CheckResult[];
+  restore: RestoreResult | undefined;
+  /** Set when the rollback itself failed: what happened and the commands to recover by hand. */
+  recovery: { error: string; steps: string[] } | undefined;
+  timings: { lockMs: number; pendingMs: number; snapshotMs: number; migrateMs: number; checksMs: number; restoreMs: number; totalMs: number };
+}
+
+export interface GuardedDeployOptions {
+  target: DatabaseTarget;
+  store: Store;
+  settings: Settings;
+  /** Without an adapter (`lifeboat run -- …`) nothing is known to be pending: a snapshot is always taken. */
+  adapter?: MigrationAdapter;
+  run: MigrationRun;
+  output?: 'inherit' | 'stderr';
+  /** Lines for people as the deploy goes (phases, choices, waits). */
+  onNotice?: (message: string) => void;
+  /** A progress display for each long phase (snapshot, restore); none for the tool, which prints its own. */
+  progress?: StartProgress;
+  /** Aborted on Ctrl-C / SIGTERM: the tool is stopped and the database restored. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The guarded deploy: lock → pending → snapshot (with the pre-flight state) → run →
+ * checks → keep, or restore and verify → journal. A failure before the run changes
+ * nothing; a failure after it is rolled back unless the settings say keep.
+ */
+export async function guardedDeploy(options: GuardedDeployOptions): Promise<DeployReport> {
+  const { target, store, settings, adapter, run } = options;
+  const notice = options.onNotice ?? (() => {});
+  const signal = options.signal ?? new AbortController().signal;
+  const started = Date.now();
+  const timings = { lockMs: 0, pendingMs: 0, snapshotMs: 0, migrateMs: 0, checksMs: 0, restoreMs: 0, totalMs: 0 };
+  const report: DeployReport = {
+    outcome: 'applied',
+    exitCode: 0,
+    database: target.database,
+    command: run.describe,
+    tool: { exitCode: -1 },
+    pending: undefined,
+    migrated: undefined,
+    snapshot: undefined,
+    checks: [],
+    restore: undefined,
+    recovery: undefined,
+    timings,
+  };
+
+  const lock = await acquireDeployLock(target, { timeoutMs: settings.lockTimeoutMs, signal, onWait: notice });
+  timings.lockMs = Date.now() - started;
+  try {
+    // Pending and applied, through the adapter, on one short-lived connection.
+    const pendingStart = Date.now();
+    let appliedBefore: string[] | undefined;
+    if (adapter) {
+      await withClient(target, target.database, async (client) => {
+        report.pending = await adapter.pending(client);
+        appliedBefore = await adapter.applied(client);
+      });
+    }
+    timings.pendingMs = Date.now() - pendingStart;
+
+    if (report.pending !== undefined && report.pending.length === 0) {
+      notice('nothing pending: running the tool without a snapshot');
+      const migrateStart = Date.now();
+      report.tool = await runMigration(run, signal, options.output ?? 'inherit');
+      timings.migrateMs = Date.now() - migrateStart;
+      report.outcome = 'nothing-pending';
+      report.exitCode = report.tool.exitCode;
+      return await finish(report, store, started);
+    }
+    if (report.pending) notice(`${report.pending.length} pending: ${report.pending.join(', ')}`);
+    if (signal.aborted) throw interrupted();
+    if (settings.onFailure === 'rollback') await assertCanRestore(target);
+
+    // The snapshot is the pre-flight record too: row counts, filled columns, schema, indexes.
+    const snapshotStart = Date.now();
+    const snapshotProgress = options.progress?.();
+    const manifest = await takeSnapshot({
+      target,
+      store,
+      strategy: settings.strategy,
+      reason: 'deploy',
+      label: `before ${run.describe}`,
+      countBudgetMs: settings.countBudgetMs,
+      ...(appliedBefore ? { migrations: appliedBefore } : {}),
+      onNotice: notice,
+      ...(snapshotProgress ? { onProgress: snapshotProgress.onProgress } : {}),
+      signal,
+    }).finally(() => snapshotProgress?.stop());
+    timings.snapshotMs = Date.now() - snapshotStart;
+    report.snapshot = { id: manifest.id, strategy: manifest.strategy, strategyReason: manifest.strategyReason, sizeBytes: manifest.sizeBytes };
+    notice(`snapshot ${manifest.id} (${manifest.strategy}) taken; running ${run.describe}`);
+    if (signal.aborted) throw interrupted();
+
+    const migrateStart = Date.now();
+    report.tool = await runMigration(run, signal, options.output ?? 'inherit');
+    timings.migrateMs = Date.now() - migrateStart;
+
+    // Checks run after a failed tool too: their figures say what the failure left behind.
+    // A check that cannot even run is a failed check: the database is in a state we cannot vouch for.
+    const checksStart = Date.now();
+    try {
+      await withClient(target, target.database, async (client) => {
+        report.checks = (await runChecks(client, manifest, settings.checks, adapter)).results;
+        if (adapter && appliedBefore) {
+          const before = new Set(appliedBefore);
+          report.migrated = (await adapter.applied(client)).filter((m) => !before.has(m));
+        }
+      });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      report.checks.push({ name: 'checks', ok: false, summary: 'could not run', problems: [`the checks could not run: ${message}`], allowed: [] });
+    }
+    timings.checksMs = Date.now() - checksStart;
+
+    const failure: DeployOutcome | undefined = signal.aborted
+      ? 'interrupted-rolled-back'
+      : report.tool.exitCode !== 0
+        ? 'migration-failed-rolled-back'
+        : report.checks.some((c) => !c.ok)
+          ? 'checks-failed-rolled-back'
+          : undefined;
+    if (!failure) {
+      await appendJournal(store, { event: 'restore-point', snapshot: manifest.id, database: target.database });
+      return await finish(report, store, started);
+    }
+    if (settings.onFailure === 'keep' && failure !== 'interrupted-rolled-back') {
+      notice(`the deploy failed; the database is left as it is (onFailure: keep). Snapshot ${manifest.id} is kept.`);
+      report.outcome = 'failed-kept';
+      report.exitCode = exitFor('DEPLOY_FAILED_KEPT');
+      return await finish(report, store, started);
+    }
+
+    // Roll back. Not abortable: a second Ctrl-C must not leave a restore half-way.
+    notice(`rolling back to snapshot ${manifest.id}…`);
+    const restoreStart = Date.now();
+    try {
+      const restoreProgress = options.progress?.();
+      report.restore = await restoreSnapshot({
+        target,
+        store,
+        manifest,
+        onNotice: notice,
+        ...(restoreProgress ? { onProgress: restoreProgress.onProgress } : {}),
+      }).finally(() => restoreProgress?.stop());
+      report.outcome = failure;
+      report.exitCode =
+        failure === 'interrupted-rolled-back'
+          ? exitFor('INTERRUPTED')
+          : exitFor(failure === 'migration-failed-rolled-back' ? 'DEPLOY_FAILED_ROLLED_BACK' : 'CHECKS_FAILED_ROLLED_BACK');
+    } catch (error) {
+      report.outcome = 'rollback-failed';
+      report.exitCode = exitFor('ROLLBACK_FAILED');
+      report.recovery = recoverySteps(error, target, store, manifest);
+    }
+    timings.restoreMs = Date.now() - restoreStart;
+    return await finish(report, store, started);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function finish(report: DeployReport, store: Store, started: number): Promise<DeployReport> {
+  report.timings.totalMs = Date.now() - started;
+  if (report.outcome !== 'nothing-pending') {
+    await appendJournal(store, { event: 'deploy', ...report }).catch(() => {});
+  }
+  return report;
+}
+
+/** Rolling back needs CREATEDB and a maintenance database: say so before anything runs. */
+async function assertCanRestore(target: DatabaseTarget): Promise<void> {
+  const client = await connectMaintenance(target).catch(() => undefined);
+  const ok = client ? await canCreateDatabases(client) : false;
+  await client?.end().catch(() => {});
+  if (!ok) {
+    throw new LifeboatError('DB_PERMISSION', 'Automatic rollback needs a role with CREATEDB that can connect to the "postgres" database; nothing was changed.', {
+      hint: "Grant CREATEDB, or deploy with a snapshot only (--no-rollback / onFailure: 'keep') and restore by hand if needed.",
+    });
+  }
+}
+
+function interrupted(): LifeboatError {
+  return new LifeboatError('INTERRUPTED', 'Interrupted before the migration ran; nothing was changed.');
+}
+
+function exitFor(code: 'DEPLOY_FAILED_ROLLED_BACK' | 'CHECKS_FAILED_ROLLED_BACK' | 'ROLLBACK_FAILED' | 'DEPLOY_FAILED_KEPT' | 'INTERRUPTED'): number {
+  return ERROR_CODES[code].exit;
+}
+
+/** The migration, whatever it does: a throw (programmatic runs) is a failure like a non-zero exit. */
+async function runMigration(run: MigrationRun, signal: AbortSignal, output: 'inherit' | 'stderr'): Promise<RunOutcome> {
+  try {
+    return await run.run({ signal, output });
+  } catch (error) {
+    return { exitCode: 1, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function recoverySteps(error: unknown, target: DatabaseTarget, store: Store, manifest: Manifest): { error: string; steps: string[] } {
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    error: message,
+    steps: [
+      `The database "${target.database}" is as the failed migration left it; snapshot ${manifest.id} and every other copy are kept.`,
+      `Fix the cause above, then restore by hand:`,
+      `  npx lifeboat restore ${manifest.id} --yes --store ${store.root} --database-url '${target.display}'   (put the password back for ***)`,
+      manifest.strategy === 'dump'
+        ? `Or with PostgreSQL's tools: createdb ${target.database}_restored && pg_restore --exit-on-error -d ${target.database}_restored ${store.root}/snapshots/${manifest.id}/${manifest.dump?.format === 'directory' ? 'data' : 'data.dump'}`
+        : `Or on the server: CREATE DATABASE "${target.database}_restored" TEMPLATE "${manifest.clone?.database}";`,
+      `Then check it (npx lifeboat verify ${manifest.id}) and point the app at it.`,
+    ],
+  };
+}
+

@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { connect, connectMaintenance } from '../db/connect.js';
+import type { DatabaseTarget } from '../db/target.js';
+import { LifeboatError } from '../errors.js';
+
+export interface DeployLock {
+  release(): Promise<void>;
+}
+
+/** Two int4 keys from the target's identity: the same database, the same lock. */
+function lockKeys(target: DatabaseTarget): [number, number] {
+  const digest = createHash('sha256').update(`lifeboat:deploy:${target.database}`).digest();
+  return [digest.readInt32BE(0), digest.readInt32BE(4)];
+}
+
+/**
+ * A session advisory lock, so two deploys of one database never interleave. It is
+ * held from the maintenance database, not the target: a session on the target would
+ * stop the clone strategy (and the rename swap of a rollback).
+ */
+export async function acquireDeployLock(
+  target: DatabaseTarget,
+  options: { timeoutMs: number; signal?: AbortSignal; onWait?: (message: string) => void },
+): Promise<DeployLock> {
+  const client = await connectMaintenance(target).catch(() => connect(target));
+  const [k1, k2] = lockKeys(target);
+  try {
+    const deadline = Date.now() + options.timeoutMs;
+    let told = false;
+    for (;;) {
+      const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [k1, k2]);
+      if (rows[0]?.ok) break;
+      if (!told) {
+        options.onWait?.(`another deploy of "${target.database}" is running (${await holder(client, k1, k2)}); waiting up to ${Math.round(options.timeoutMs / 1000)} s`);
+        told = true;
+      }
+      if (options.signal?.aborted) throw new LifeboatError('INTERRUPTED', 'Interrupted while waiting for the deploy lock; nothing was changed.');
+      if (Date.now() >= deadline) {
+        throw new LifeboatError('LOCK_TIMEOUT', `Another deploy of "${target.database}" held the lock for more than ${Math.round(options.timeoutMs / 1000)} s; nothing was changed.`, {
+          hint: 'Wait for it to finish and run again, or raise lockTimeoutSeconds in lifeboat.config.',
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw error;
+  }
+  return {
+    release: async () => {
+      await client.query('select pg_advisory_unlock($1, $2)', [k1, k2]).catch(() => {});
+      await client.end().catch(() => {});
+    },
+  };
+}
+
+async function holder(client: pg.Client, k1: number, k2: number): Promise<string> {
+  const { rows } = await client.query<{ pid: number; app: string; since: string | null }>(
+    `select a.pid, coalesce(nullif(a.application_name, ''), 'unknown') as app, a.backend_start::text as since
+       from pg_locks l join pg_stat_activity a on a.pid = l.pid
+      where l.locktype = 'advisory' and l.granted and l.classid = $1::int::oid and l.objid = $2::int::oid and l.objsubid = 2`,
+    [k1, k2],
+  ).catch(() => ({ rows: [] as Array<{ pid: number; app: string; since: string | null }> }));
+  const row = rows[0];
+  return row ? `backend pid ${row.pid}, ${row.app}` : 'holder unknown';
+}
