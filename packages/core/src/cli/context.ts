@@ -46,13 +46,23 @@ export interface CommandContext {
 /** Aborted on the first Ctrl-C / SIGTERM (see main.ts). */
 export const interruption = new AbortController();
 
-/** Option values of `command` and its parents, the nearest given value winning. */
+/**
+ * Option values of `command` and its parents: a value the user gave wins over a
+ * default (commander gives `--no-rollback` a default of true on every command that has it).
+ */
 function mergedOptions(command: Command): Record<string, unknown> {
   const chain: Command[] = [];
   for (let c: Command | null = command; c; c = c.parent) chain.unshift(c);
-  const merged: Record<string, unknown> = {};
-  for (const c of chain) for (const [key, value] of Object.entries(c.opts())) if (value !== undefined) merged[key] = value;
-  return merged;
+  const given: Record<string, unknown> = {};
+  const defaults: Record<string, unknown> = {};
+  for (const c of chain) {
+    for (const [key, value] of Object.entries(c.opts())) {
+      if (value === undefined) continue;
+      if (c.getOptionValueSource(key) === 'default') defaults[key] = value;
+      else given[key] = value;
+    }
+  }
+  return { ...defaults, ...given };
 }
 
 export async function contextOf(command: Command): Promise<CommandContext> {

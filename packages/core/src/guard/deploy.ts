@@ -46,6 +46,9 @@ export interface DeployReport {
   restore: RestoreResult | undefined;
   /** Set when the rollback itself failed: what happened and the commands to recover by hand. */
   recovery: { error: string; steps: string[] } | undefined;
+  /** When the deploy began waiting for the lock, and when it got it (ISO). */
+  startedAt: string;
+  lockedAt: string;
   timings: { lockMs: number; pendingMs: number; snapshotMs: number; migrateMs: number; checksMs: number; restoreMs: number; totalMs: number };
 }
 
@@ -88,11 +91,14 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     checks: [],
     restore: undefined,
     recovery: undefined,
+    startedAt: new Date(started).toISOString(),
+    lockedAt: '',
     timings,
   };
 
   const lock = await acquireDeployLock(target, { timeoutMs: settings.lockTimeoutMs, signal, onWait: notice });
   timings.lockMs = Date.now() - started;
+  report.lockedAt = new Date().toISOString();
   try {
     // Pending and applied, through the adapter, on one short-lived connection.
     const pendingStart = Date.now();
