@@ -62,6 +62,7 @@ export interface PreparedCommand {
   databaseUrl: string | undefined;
   /** Where the URL came from, for messages: "prisma.config.ts", "DATABASE_URL in .env". */
   databaseUrlSource: string;
-  adapter: MigrationAdapter;
+  /** Present when guarded. */
+  adapter?: MigrationAdapter;
   run: MigrationRun;
 }

@@ -1,0 +1,63 @@
+import { loadConfig } from '../config/load.js';
+import { resolveSettings, type SettingFlags } from '../config/resolve.js';
+import { parseDatabaseUrl } from '../db/target.js';
+import { type ErrorCode, LifeboatError } from '../errors.js';
+import { openStore } from '../store/store.js';
+import type { MigrationAdapter, MigrationRun } from './adapter.js';
+import { type DeployOutcome, type DeployReport, guardedDeploy } from './deploy.js';
+
+export interface DeployWithOptions {
+  adapter?: MigrationAdapter;
+  run: MigrationRun;
+  /** The database the migration runs against. */
+  databaseUrl: string;
+  /** The project folder: where lifeboat.config.* and the store are found. Default: process.cwd(). */
+  cwd?: string;
+  /** A lifeboat.config file to use instead of looking for one in `cwd`. */
+  configFile?: string;
+  /** The same overrides the CLI flags give (store, strategy, rollback, allowDataLoss). */
+  overrides?: SettingFlags;
+  onNotice?: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * A guarded deploy from code (the adapters' `guardedMigrate()` hooks): the same
+ * config, settings and pipeline as the CLI. Resolves with the report whatever the
+ * outcome; throws a LifeboatError when it could not start (nothing changed then).
+ */
+export async function deployWith(options: DeployWithOptions): Promise<DeployReport> {
+  const cwd = options.cwd ?? process.cwd();
+  const loaded = await loadConfig(cwd, options.configFile);
+  const settings = resolveSettings(loaded, options.overrides ?? {}, cwd);
+  return guardedDeploy({
+    target: parseDatabaseUrl(options.databaseUrl),
+    store: openStore(settings.store),
+    settings,
+    ...(options.adapter ? { adapter: options.adapter } : {}),
+    run: options.run,
+    onNotice: options.onNotice ?? ((message) => process.stderr.write(`lifeboat: ${message}\n`)),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}
+
+const FAILURE_CODES: Record<DeployOutcome, ErrorCode> = {
+  applied: 'INTERNAL',
+  'nothing-pending': 'DEPLOY_FAILED_KEPT',
+  'migration-failed-rolled-back': 'DEPLOY_FAILED_ROLLED_BACK',
+  'checks-failed-rolled-back': 'CHECKS_FAILED_ROLLED_BACK',
+  'interrupted-rolled-back': 'INTERRUPTED',
+  'failed-kept': 'DEPLOY_FAILED_KEPT',
+  'rollback-failed': 'ROLLBACK_FAILED',
+};
+
+/** For hooks that must fail like the migration they wrap: throw unless the deploy went through. */
+export function assertDeployed(report: DeployReport): DeployReport {
+  if (report.outcome === 'applied' || (report.outcome === 'nothing-pending' && report.exitCode === 0)) return report;
+  const detail = report.checks.filter((c) => !c.ok).flatMap((c) => c.problems).slice(0, 3).join('; ');
+  const error = new LifeboatError(FAILURE_CODES[report.outcome], `${report.command}: ${report.outcome}${report.tool.error ? ` (${report.tool.error})` : ''}${detail ? `: ${detail}` : ''}.`, {
+    hint: report.recovery ? report.recovery.steps.join(' ') : 'The database is as it was before the deploy; fix the migration and deploy again.',
+  });
+  Object.assign(error, { report });
+  throw error;
+}

@@ -1,0 +1,43 @@
+import { judged, type MigrationAdapter } from '@lifeboat/core';
+import type pg from 'pg';
+import { migrationFolders } from './project.js';
+
+/** `_prisma_migrations` against the migrations folder. */
+export function prismaMigrations(migrationsDir: string, schema = 'public'): MigrationAdapter {
+  const table = `"${schema.replace(/"/g, '""')}"._prisma_migrations`;
+  const exists = async (client: pg.Client) =>
+    (await client.query<{ t: string | null }>('select to_regclass($1)::text as t', [table])).rows[0]?.t != null;
+
+  const applied = async (client: pg.Client): Promise<string[]> => {
+    if (!(await exists(client))) return [];
+    const { rows } = await client.query<{ name: string }>(
+      `select migration_name as name from ${table}
+        where finished_at is not null and rolled_back_at is null
+        group by migration_name order by min(finished_at), migration_name`,
+    );
+    return rows.map((r) => r.name);
+  };
+
+  return {
+    name: 'prisma',
+    applied,
+    async pending(client) {
+      const done = new Set(await applied(client));
+      return migrationFolders(migrationsDir).filter((m) => !done.has(m));
+    },
+    async checkBookkeeping(client) {
+      const folders = migrationFolders(migrationsDir);
+      const done = new Set(await applied(client));
+      const problems: string[] = [];
+      if (await exists(client)) {
+        // A row Prisma started and never finished, and nobody marked rolled back: P3009 on the next deploy.
+        const { rows } = await client.query<{ name: string }>(
+          `select migration_name as name from ${table} where finished_at is null and rolled_back_at is null order by started_at`,
+        );
+        for (const row of rows) problems.push(`${row.name} is recorded as started and not finished (failed)`);
+      }
+      for (const folder of folders) if (!done.has(folder)) problems.push(`${folder} is not applied`);
+      return judged('migrations', `${done.size} applied of ${folders.length} migration folder(s) in ${table}`, problems);
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { LifeboatError } from '@lifeboat/core';
+import { loadPrismaConfig, type PrismaConfigFile } from './prisma-config.js';
+
+/** Where a Prisma project keeps what Lifeboat needs, found the way the Prisma CLI finds it. */
+export interface PrismaProject {
+  cwd: string;
+  /** The project's own `prisma` CLI entry (node_modules/prisma/build/index.js). */
+  cli: string;
+  /** The project's prisma package.json (real path), to load the matching @prisma/config. */
+  prismaPackage: string;
+  config: PrismaConfigFile | undefined;
+  /** The schema file holding the `datasource` block. */
+  schemaFile: string;
+  migrationsDir: string;
+}
+
+const CONFIG_NAMES = ['prisma.config.ts', 'prisma.config.mts', 'prisma.config.cts', 'prisma.config.js', 'prisma.config.mjs', 'prisma.config.cjs', '.config/prisma.ts'];
+
+/** `--flag value` or `--flag=value` from the tool's arguments. */
+export function flagValue(args: string[], flag: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === flag) return args[i + 1];
+    if (arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
+  }
+  return undefined;
+}
+
+export function findPrismaCli(cwd: string): { cli: string; prismaPackage: string } {
+  let prismaPackage: string;
+  try {
+    prismaPackage = createRequire(join(cwd, 'package.json')).resolve('prisma/package.json');
+  } catch {
+    throw new LifeboatError('TOOL_NOT_FOUND', `The prisma CLI is not installed in ${cwd}.`, {
+      hint: 'Install it in the project (npm i -D prisma) and run Lifeboat from the project folder.',
+    });
+  }
+  const pkg = JSON.parse(readFileSync(prismaPackage, 'utf8')) as { bin?: string | Record<string, string> };
+  const bin = typeof pkg.bin === 'string' ? pkg.bin : (pkg.bin?.prisma ?? 'build/index.js');
+  return { cli: join(dirname(prismaPackage), bin), prismaPackage };
+}
+
+export async function locateProject(cwd: string, args: string[]): Promise<PrismaProject> {
+  const { cli, prismaPackage } = findPrismaCli(cwd);
+  const configFlag = flagValue(args, '--config');
+  const configPath = configFlag ? resolve(cwd, configFlag) : CONFIG_NAMES.map((name) => join(cwd, name)).find((path) => existsSync(path));
+  const config = configPath ? await loadPrismaConfig(configPath, cwd, prismaPackage) : undefined;
+  const base = config ? dirname(config.file) : cwd;
+
+  const schemaFlag = flagValue(args, '--schema');
+  const candidates = schemaFlag
+    ? [resolve(cwd, schemaFlag)]
+    : config?.schema
+      ? [resolve(base, config.schema)]
+      : [packageJsonSchema(cwd), join(cwd, 'prisma', 'schema.prisma'), join(cwd, 'schema.prisma'), join(cwd, 'prisma', 'schema')].filter(
+          (p): p is string => p !== undefined,
+        );
+  const schemaPath = candidates.find((path) => existsSync(path));
+  if (!schemaPath) {
+    throw new LifeboatError('TOOL_NOT_FOUND', `No Prisma schema found (looked for ${candidates.join(', ')}).`, {
+      hint: 'Run Lifeboat from the project folder, or pass --schema after "prisma migrate deploy" as you would to Prisma.',
+    });
+  }
+  const schemaFile = statSync(schemaPath).isDirectory() ? datasourceFileIn(schemaPath) : schemaPath;
+  const migrationsDir = config?.migrationsPath ? resolve(base, config.migrationsPath) : join(dirname(schemaFile), 'migrations');
+  return { cwd, cli, prismaPackage, config, schemaFile, migrationsDir };
+}
+
+function packageJsonSchema(cwd: string): string | undefined {
+  try {
+    const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as { prisma?: { schema?: string } };
+    return pkg.prisma?.schema ? (isAbsolute(pkg.prisma.schema) ? pkg.prisma.schema : join(cwd, pkg.prisma.schema)) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A multi-file schema folder: the .prisma file with the datasource block. */
+function datasourceFileIn(dir: string): string {
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      if (entry.isDirectory() && entry.name !== 'migrations') walk(join(d, entry.name));
+      else if (entry.name.endsWith('.prisma')) files.push(join(d, entry.name));
+    }
+  };
+  walk(dir);
+  const found = files.find((f) => /^\s*datasource\s+\w+\s*\{/m.test(readFileSync(f, 'utf8')));
+  if (!found) throw new LifeboatError('TOOL_NOT_FOUND', `No datasource block in the Prisma schema folder ${dir}.`);
+  return found;
+}
+
+/** Migration folders (those holding a migration.sql), in the order Prisma applies them. */
+export function migrationFolders(migrationsDir: string): string[] {
+  if (!existsSync(migrationsDir)) return [];
+  return readdirSync(migrationsDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(migrationsDir, entry.name, 'migration.sql')))
+    .map((entry) => entry.name)
+    .sort();
+}
