@@ -12,9 +12,10 @@ export const cliAdapter: CliAdapter = {
   async prepare({ args, cwd, env, databaseUrl }): Promise<PreparedCommand> {
     const guarded = args[0] === 'migrate' && args[1] === 'deploy';
     if (!guarded) {
-      const { cli } = findPrismaCli(cwd);
+      const cli = findPrismaCli(cwd);
       return { guarded: false, databaseUrl: undefined, databaseUrlSource: '', run: commandRun(process.execPath, [cli, ...args], { cwd, describe: `prisma ${args.join(' ')}` }) };
     }
+    const cli = findPrismaCli(cwd);
     const project = await locateProject(cwd, args);
     const database = resolveDatabase(project, databaseUrl, env);
     return {
@@ -22,7 +23,7 @@ export const cliAdapter: CliAdapter = {
       databaseUrl: database.url,
       databaseUrlSource: database.source,
       adapter: prismaMigrations(project.migrationsDir, database.url ? migrationsSchema(database.url) : 'public'),
-      run: commandRun(process.execPath, [project.cli, ...args], {
+      run: commandRun(process.execPath, [cli, ...args], {
         cwd,
         env: database.env,
         describe: `prisma ${args.join(' ')}`,

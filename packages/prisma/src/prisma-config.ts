@@ -25,7 +25,7 @@ interface ConfigModule {
  * Load prisma.config.ts with the project's own @prisma/config (the one beside its
  * prisma, else one the project resolves): the same loader and rules Prisma uses.
  */
-export async function loadPrismaConfig(file: string, cwd: string, prismaPackage: string): Promise<PrismaConfigFile> {
+export async function loadPrismaConfig(file: string, cwd: string, prismaPackage: string | undefined): Promise<PrismaConfigFile> {
   const module = await importConfigModule(cwd, prismaPackage);
   const result = await module.loadConfigFromFile({ configFile: file, configRoot: cwd });
   if (result.error) {
@@ -44,8 +44,8 @@ export async function loadPrismaConfig(file: string, cwd: string, prismaPackage:
   };
 }
 
-async function importConfigModule(cwd: string, prismaPackage: string): Promise<ConfigModule> {
-  for (const from of [prismaPackage, join(cwd, 'package.json')]) {
+async function importConfigModule(cwd: string, prismaPackage: string | undefined): Promise<ConfigModule> {
+  for (const from of [prismaPackage, join(cwd, 'package.json')].filter((f): f is string => f !== undefined)) {
     try {
       const path = createRequire(from).resolve('@prisma/config');
       return (await import(pathToFileURL(path).href)) as ConfigModule;

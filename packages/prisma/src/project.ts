@@ -7,10 +7,6 @@ import { loadPrismaConfig, type PrismaConfigFile } from './prisma-config.js';
 /** Where a Prisma project keeps what Lifeboat needs, found the way the Prisma CLI finds it. */
 export interface PrismaProject {
   cwd: string;
-  /** The project's own `prisma` CLI entry (node_modules/prisma/build/index.js). */
-  cli: string;
-  /** The project's prisma package.json (real path), to load the matching @prisma/config. */
-  prismaPackage: string;
   config: PrismaConfigFile | undefined;
   /** The schema file holding the `datasource` block. */
   schemaFile: string;
@@ -29,25 +25,32 @@ export function flagValue(args: string[], flag: string): string | undefined {
   return undefined;
 }
 
-export function findPrismaCli(cwd: string): { cli: string; prismaPackage: string } {
-  let prismaPackage: string;
+/** The project's prisma package.json (real path), if it has prisma installed. */
+function findPrismaPackage(cwd: string): string | undefined {
   try {
-    prismaPackage = createRequire(join(cwd, 'package.json')).resolve('prisma/package.json');
+    return createRequire(join(cwd, 'package.json')).resolve('prisma/package.json');
   } catch {
+    return undefined;
+  }
+}
+
+/** The project's own `prisma` CLI entry (node_modules/prisma/build/index.js). */
+export function findPrismaCli(cwd: string): string {
+  const prismaPackage = findPrismaPackage(cwd);
+  if (!prismaPackage) {
     throw new LifeboatError('TOOL_NOT_FOUND', `The prisma CLI is not installed in ${cwd}.`, {
       hint: 'Install it in the project (npm i -D prisma) and run Lifeboat from the project folder.',
     });
   }
   const pkg = JSON.parse(readFileSync(prismaPackage, 'utf8')) as { bin?: string | Record<string, string> };
   const bin = typeof pkg.bin === 'string' ? pkg.bin : (pkg.bin?.prisma ?? 'build/index.js');
-  return { cli: join(dirname(prismaPackage), bin), prismaPackage };
+  return join(dirname(prismaPackage), bin);
 }
 
 export async function locateProject(cwd: string, args: string[]): Promise<PrismaProject> {
-  const { cli, prismaPackage } = findPrismaCli(cwd);
   const configFlag = flagValue(args, '--config');
   const configPath = configFlag ? resolve(cwd, configFlag) : CONFIG_NAMES.map((name) => join(cwd, name)).find((path) => existsSync(path));
-  const config = configPath ? await loadPrismaConfig(configPath, cwd, prismaPackage) : undefined;
+  const config = configPath ? await loadPrismaConfig(configPath, cwd, findPrismaPackage(cwd)) : undefined;
   const base = config ? dirname(config.file) : cwd;
 
   const schemaFlag = flagValue(args, '--schema');
@@ -66,7 +69,7 @@ export async function locateProject(cwd: string, args: string[]): Promise<Prisma
   }
   const schemaFile = statSync(schemaPath).isDirectory() ? datasourceFileIn(schemaPath) : schemaPath;
   const migrationsDir = config?.migrationsPath ? resolve(base, config.migrationsPath) : join(dirname(schemaFile), 'migrations');
-  return { cwd, cli, prismaPackage, config, schemaFile, migrationsDir };
+  return { cwd, config, schemaFile, migrationsDir };
 }
 
 function packageJsonSchema(cwd: string): string | undefined {
