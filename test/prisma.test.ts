@@ -55,7 +55,7 @@ describe('lifeboat prisma migrate deploy', () => {
     const report = json(result);
     expect(report).toMatchObject({ outcome: 'applied', pending: ['20240102000000_email'], migrated: ['20240102000000_email'] });
     expect(report.checks.find((c: { name: string }) => c.name === 'migrations')).toMatchObject({ ok: true, summary: '2 applied of 2 migration folder(s) in "public"._prisma_migrations' });
-    expect(result.stderr).toMatch(/database from the URL given to Lifeboat/);
+    expect(result.stderr).toMatch(/lifeboat: database from DATABASE_URL\n/);
     expect(result.stderr).toMatch(/All migrations have been successfully applied/); // prisma's own output, streamed
     const list = json(await execa(process.execPath, [cliPath, 'list', '--json'], { cwd: project.dir, reject: false }).then((r) => ({ exitCode: 0, stdout: String(r.stdout), stderr: '' })));
     expect(list.snapshots.map((s: { id: string; reason: string }) => [s.id, s.reason])).toEqual([[report.snapshot.id, 'deploy']]);
@@ -115,7 +115,8 @@ describe('lifeboat prisma migrate deploy', () => {
     const { project, lifeboat, state } = await setup();
     await writeFile(
       join(project.dir, 'lifeboat.config.ts'),
-      "export default { checks: { sql: [{ name: 'every order has a positive total', sql: 'select id from orders where total <= 0' }] } };\n",
+      // As the README shows it: typed with defineConfig from the installed @lifeboat/core.
+      "import { defineConfig } from '@lifeboat/core';\nexport default defineConfig({ checks: { sql: [{ name: 'every order has a positive total', sql: 'select id from orders where total <= 0' }] } });\n",
     );
     const before = await state();
     await project.addMigration('20240102000000_zero', 'UPDATE orders SET total = 0 WHERE id <= 5;\n');

@@ -9,7 +9,7 @@ import { findPrismaCli, locateProject } from './project.js';
  */
 export const cliAdapter: CliAdapter = {
   tool: 'prisma',
-  async prepare({ args, cwd, env, databaseUrl }): Promise<PreparedCommand> {
+  async prepare({ args, cwd, env, databaseUrl, databaseUrlSource }): Promise<PreparedCommand> {
     const guarded = args[0] === 'migrate' && args[1] === 'deploy';
     if (!guarded) {
       const cli = findPrismaCli(cwd);
@@ -17,7 +17,7 @@ export const cliAdapter: CliAdapter = {
     }
     const cli = findPrismaCli(cwd);
     const project = await locateProject(cwd, args);
-    const database = resolveDatabase(project, databaseUrl, env);
+    const database = resolveDatabase(project, databaseUrl, env, databaseUrlSource);
     return {
       guarded: true,
       databaseUrl: database.url,

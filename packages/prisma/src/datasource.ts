@@ -40,7 +40,7 @@ export function readDatasource(schemaText: string): { url?: SchemaValue; directU
  * process is pointed at it too; where that is impossible (a literal URL in a file),
  * a different override is refused rather than migrate one database and snapshot another.
  */
-export function resolveDatabase(project: PrismaProject, override: string | undefined, processEnv: NodeJS.ProcessEnv): ResolvedDatabase {
+export function resolveDatabase(project: PrismaProject, override: string | undefined, processEnv: NodeJS.ProcessEnv, overrideSource = 'the URL given to Lifeboat'): ResolvedDatabase {
   const config = project.config;
   if (config && (config.url || config.directUrl)) {
     const url = config.directUrl ?? config.url!;
@@ -68,7 +68,12 @@ export function resolveDatabase(project: PrismaProject, override: string | undef
   // env("NAME"): every variable the datasource names gets the URL Lifeboat protects.
   const names = [datasource.directUrl, datasource.url].flatMap((v) => (v && 'env' in v ? [v.env] : []));
   if (override) {
-    return { url: override, source: 'the URL given to Lifeboat', env: Object.fromEntries(names.map((n) => [n, override])) };
+    const passed = names.filter((n) => n !== overrideSource);
+    return {
+      url: override,
+      source: passed.length > 0 ? `${overrideSource}, also given to prisma as ${passed.join(' and ')}` : overrideSource,
+      env: Object.fromEntries(names.map((n) => [n, override])),
+    };
   }
   if (processEnv[chosen.env]) return { url: processEnv[chosen.env], source: `${chosen.env} (environment)`, env: {} };
   if (!config) {

@@ -33,8 +33,9 @@ export interface CommandContext {
   out: Output;
   store: Store;
   cwd: string;
-  /** The URL Lifeboat was given (flag, config, DATABASE_URL), if any. */
+  /** The URL Lifeboat was given (flag, config, DATABASE_URL), if any, and where it came from. */
   databaseUrl: string | undefined;
+  databaseUrlSource: string;
   /** The database; throws a clear error when none was given. */
   target(): DatabaseTarget;
   /** The same, or undefined when none was given. */
@@ -88,6 +89,7 @@ export async function contextOf(command: Command): Promise<CommandContext> {
     cwd,
   );
   const url = options.databaseUrl ?? settings.databaseUrl ?? process.env.DATABASE_URL;
+  const databaseUrlSource = options.databaseUrl ? '--database-url' : settings.databaseUrl ? 'lifeboat.config' : 'DATABASE_URL';
   const given = url !== undefined && url.trim() !== '';
   let parsed: DatabaseTarget | undefined;
   const target = () => (parsed ??= parseDatabaseUrl(url));
@@ -98,6 +100,7 @@ export async function contextOf(command: Command): Promise<CommandContext> {
     store: openStore(settings.store),
     cwd,
     databaseUrl: given ? url : undefined,
+    databaseUrlSource,
     target,
     maybeTarget: () => (given ? target() : undefined),
     signal: interruption.signal,

@@ -53,6 +53,8 @@ export interface CliAdapterInput {
   env: NodeJS.ProcessEnv;
   /** --database-url / config / DATABASE_URL, when Lifeboat was given one: the tool must use it too. */
   databaseUrl: string | undefined;
+  /** Where that URL came from, for messages: "--database-url", "lifeboat.config", "DATABASE_URL". */
+  databaseUrlSource?: string;
 }
 
 export interface PreparedCommand {

@@ -22,6 +22,9 @@ export function runPgTool(
     stderr: 'pipe',
     buffer: { stdout: false, stderr: false },
     reject: false,
+    // Its own process group: a Ctrl-C at the terminal reaches Lifeboat only, which stops the
+    // tool when it means to (cancelSignal) and never in the middle of a rollback's restore.
+    detached: true,
     ...(options.signal ? { cancelSignal: options.signal } : {}),
   });
   let pending = '';

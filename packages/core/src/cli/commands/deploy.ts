@@ -21,7 +21,7 @@ export function toolCommand(tool: string): Command {
     .action(async (args: string[], _opts: object, cmd: Command) => {
       const ctx = await contextOf(cmd);
       const adapter = await loadCliAdapter(tool, ctx.cwd);
-      const prepared = await adapter.prepare({ args, cwd: ctx.cwd, env: process.env, databaseUrl: ctx.databaseUrl });
+      const prepared = await adapter.prepare({ args, cwd: ctx.cwd, env: process.env, databaseUrl: ctx.databaseUrl, databaseUrlSource: ctx.databaseUrlSource });
       if (!prepared.guarded) {
         // Not a migration (prisma generate, knex seed:run…): run it as it is.
         const outcome = await prepared.run.run({ signal: ctx.signal, output: ctx.out.json ? 'stderr' : 'inherit' });
