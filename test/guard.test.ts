@@ -203,23 +203,49 @@ describe('guarded deploys (lifeboat run)', () => {
     }
   });
 
-  it('SIGINT during the migration: the tool is stopped, the database rolled back, exit 130', async () => {
-    const before = await state();
-    const command = await migration('delete from orders where id > 10; select pg_sleep(60);');
-    const child = execa(process.execPath, [cliPath, 'run', '--json', '--', ...command], {
-      cwd: project,
-      env: { DATABASE_URL: db.url, ...pgEnv(db.url) },
-      reject: false,
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it(`${signal} during the migration: the tool is stopped, the database rolled back, exit ${code}`, async () => {
+      const before = await state();
+      const command = await migration('delete from orders where id > 10; select pg_sleep(60);');
+      const child = execa(process.execPath, [cliPath, 'run', '--json', '--', ...command], {
+        cwd: project,
+        env: { DATABASE_URL: db.url, ...pgEnv(db.url) },
+        reject: false,
+      });
+      for (let i = 0; i < 200; i++) {
+        const sleeping = await query(db.url, "select 1 from pg_stat_activity where query like '%pg_sleep(60)%' and datname = $1 and pid <> pg_backend_pid()", [db.name]);
+        if (sleeping.length > 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      child.kill(signal);
+      const result = await child;
+      expect(result.exitCode, String(result.stderr)).toBe(code);
+      expect(JSON.parse(String(result.stdout)).outcome).toBe('interrupted-rolled-back');
+      expect(await state()).toEqual(before);
     });
-    for (let i = 0; i < 200; i++) {
-      const sleeping = await query(db.url, "select 1 from pg_stat_activity where query like '%pg_sleep(60)%' and datname = $1 and pid <> pg_backend_pid()", [db.name]);
-      if (sleeping.length > 0) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    child.kill('SIGINT');
-    const result = await child;
-    expect(result.exitCode, String(result.stderr)).toBe(130);
-    expect(json({ exitCode: 130, stdout: String(result.stdout), stderr: '' }).outcome).toBe('interrupted-rolled-back');
-    expect(await state()).toEqual(before);
+  }
+
+  it('the rollback itself fails: exit 22, every copy kept, the commands to recover by hand printed', async () => {
+    // The "migration" deletes rows, then destroys the snapshot it would be rolled back to.
+    const script = join(project, 'sabotage.mjs');
+    await writeFile(
+      script,
+      `import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+const dir = '.lifeboat/snapshots';
+const [id] = readdirSync(dir);
+const clone = JSON.parse(readFileSync(dir + '/' + id + '/manifest.json', 'utf8')).clone.database;
+execFileSync('psql', ['-q', '-c', 'delete from orders where id > 10', '-c', 'drop database "' + clone + '"']);
+process.exit(1);
+`,
+    );
+    const result = await lifeboat(['--strategy', 'clone', 'run', '--', process.execPath, script], { url: db.url, cwd: project, env: pgEnv(db.url) });
+    expect(result.exitCode, result.stderr).toBe(22);
+    expect(result.stdout).toMatch(/FAILED, and the ROLLBACK FAILED too \(exit 22\)/);
+    expect(result.stdout).toMatch(/ROLLBACK FAILED: Snapshot \S+ is a clone and its database "lifeboat_snap_\S+" is gone from the server/);
+    expect(result.stdout).toMatch(/npx lifeboat restore \S+ --yes --store /);
+    // The database is as the failed migration left it: nothing half-restored, no staging copy left.
+    expect((await query(db.url, 'select count(*)::int as n from orders'))[0]).toEqual({ n: 10 });
+    expect(await query(db.url, "select datname from pg_database where datname like $1", [`${db.name}__lifeboat_restoring%`])).toEqual([]);
   });
 });

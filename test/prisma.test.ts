@@ -227,3 +227,29 @@ describe('which database Prisma migrates', () => {
     expect(override.env).toEqual({ POOLED_URL: 'postgres://u:p@chosen:5432/app', DIRECT_URL: 'postgres://u:p@chosen:5432/app' });
   });
 });
+
+describe('guardedMigrate() from code', () => {
+  const dbs = databases();
+
+  it('resolves with the report when applied, rejects with it after rolling back a failure', async () => {
+    const { guardedMigrate } = await import('@lifeboat/prisma');
+    process.env.CHECKPOINT_DISABLE = '1';
+    const db = await dbs.create('prisma_code');
+    const project = await makePrismaProject({ databaseUrl: db.url, migrations: [init] });
+    try {
+      const notes: string[] = [];
+      const applied = await guardedMigrate({ cwd: project.dir, databaseUrl: db.url, onNotice: (m) => notes.push(m) });
+      expect(applied).toMatchObject({ outcome: 'applied', migrated: ['20240101000000_init'] });
+      expect(notes.join('\n')).toMatch(/snapshot \S+ \(\w+\) taken/);
+
+      const before = await dataDigest(db.url);
+      await project.addMigration('20240102000000_bad', 'DROP TABLE orders;\n');
+      const failure = await guardedMigrate({ cwd: project.dir, databaseUrl: db.url, onNotice: () => {} }).catch((error: unknown) => error);
+      expect(failure).toMatchObject({ code: 'CHECKS_FAILED_ROLLED_BACK', report: { outcome: 'checks-failed-rolled-back' } });
+      expect(String((failure as Error).message)).toMatch(/table public\.orders \(300 rows\) was dropped/);
+      expect(await dataDigest(db.url)).toEqual(before);
+    } finally {
+      await project.remove();
+    }
+  });
+});

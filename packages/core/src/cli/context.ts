@@ -44,7 +44,7 @@ export interface CommandContext {
   signal: AbortSignal;
 }
 
-/** Aborted on the first Ctrl-C / SIGTERM (see main.ts). */
+/** Aborted on the first Ctrl-C / SIGTERM (see main.ts), with the exit code (130 / 143) as its reason. */
 export const interruption = new AbortController();
 
 /**

@@ -53,7 +53,7 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.exitCode = code;
     if (signals === 1) {
       process.stderr.write(`\nlifeboat: ${signal} received, stopping and cleaning up (nothing half-made is kept)…\n`);
-      interruption.abort();
+      interruption.abort(code);
     } else {
       process.stderr.write(`lifeboat: still cleaning up, please wait.\n`);
     }
@@ -78,14 +78,14 @@ function report(error: unknown): number {
 }
 
 function fail(code: keyof typeof ERROR_CODES, message: string, hint: string | undefined, error: unknown): number {
-  const interrupted = interruption.signal.aborted;
+  const interrupted = interruption.signal.aborted ? (interruption.signal.reason as number) : undefined;
   if (wantsJson && !hasWrittenDocument()) {
     process.stdout.write(`${redact(JSON.stringify({ ok: false, error: { code, message, hint: hint ?? null } }, null, 2))}\n`);
   }
   process.stderr.write(redact(`lifeboat: ${message}${hint ? `\n  → ${hint}` : ''}\n`));
   if (wantsDebug && error instanceof Error) process.stderr.write(`${redact(describeStack(error))}\n`);
   // An interrupted run exits as interrupted (130 / 143), whatever error the interruption caused.
-  return interrupted && typeof process.exitCode === 'number' ? process.exitCode : ERROR_CODES[code].exit;
+  return interrupted ?? ERROR_CODES[code].exit;
 }
 
 function describeStack(error: Error): string {

@@ -65,5 +65,6 @@ async function deploy(ctx: CommandContext, url: string | undefined, run: Migrati
     signal: ctx.signal,
   });
   printDeployReport(ctx.out, report);
-  process.exitCode = report.exitCode;
+  // Interrupted: exit as the signal says (130 SIGINT, 143 SIGTERM), after the rollback.
+  process.exitCode = report.outcome === 'interrupted-rolled-back' && typeof ctx.signal.reason === 'number' ? ctx.signal.reason : report.exitCode;
 }
