@@ -26,6 +26,12 @@ export interface MigrationRun {
    * tool's stdout to stderr, keeping stdout for Lifeboat's --json document.
    */
   run(options: { signal: AbortSignal; output: 'inherit' | 'stderr' }): Promise<RunOutcome>;
+  /**
+   * In-process runs hold pool connections to the database; a rollback replaces it by a
+   * rename swap, which ends those sessions. Close the pool before, reopen it after.
+   */
+  beforeRestore?(): Promise<void>;
+  afterRestore?(): Promise<void>;
 }
 
 export interface RunOutcome {

@@ -187,6 +187,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     notice(`rolling back to snapshot ${manifest.id}…`);
     const restoreStart = Date.now();
     try {
+      await run.beforeRestore?.();
       const restoreProgress = options.progress?.();
       report.restore = await restoreSnapshot({
         target,
@@ -204,6 +205,8 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       report.outcome = 'rollback-failed';
       report.exitCode = exitFor('ROLLBACK_FAILED');
       report.recovery = recoverySteps(error, target, store, manifest);
+    } finally {
+      await run.afterRestore?.().catch(() => {});
     }
     timings.restoreMs = Date.now() - restoreStart;
     return await finish(report, store, started);
