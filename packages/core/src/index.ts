@@ -24,6 +24,7 @@ export { type RestoreOptions, type RestoreResult, restoreSnapshot } from './rest
 export { applyPrune, planPrune, type PrunePlan, type RetentionPolicy } from './retention/prune.js';
 export { LIFEBOAT_VERSION } from './version.js';
 export { type LifeboatConfig, defineConfig } from './config/schema.js';
+export { importFile } from './config/import-file.js';
 export { loadConfig, type LoadedConfig } from './config/load.js';
 export { resolveSettings, type SettingFlags, type Settings } from './config/resolve.js';
 export { type CheckResult, judged, passed } from './checks/result.js';

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { createJiti } from 'jiti';
 import type { z } from 'zod';
 import { LifeboatError } from '../errors.js';
+import { importFile } from './import-file.js';
 import { configSchema, type LifeboatConfig } from './schema.js';
 
 export const CONFIG_FILES = ['lifeboat.config.ts', 'lifeboat.config.mts', 'lifeboat.config.js', 'lifeboat.config.mjs', 'lifeboat.config.json'];
@@ -27,8 +27,7 @@ export async function loadConfig(cwd: string, explicit?: string): Promise<Loaded
   }
   let raw: unknown;
   try {
-    const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false });
-    raw = await jiti.import(file, { default: true });
+    raw = await importFile(file);
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new LifeboatError('CONFIG_INVALID', `The config file ${file} could not be loaded: ${message}`, {

@@ -1,0 +1,35 @@
+import { judged, type MigrationAdapter } from '@lifeboat/core';
+import type { Knex } from 'knex';
+import type pg from 'pg';
+
+/** knex's own view of the migrations: [completed, pending], as `knex.migrate.list()` returns it. */
+export type ListMigrations = () => Promise<[Array<{ name: string } | string>, Array<{ file: string } | string>]>;
+
+const nameOf = (m: { name: string } | { file: string } | string) => (typeof m === 'string' ? m : 'name' in m ? m.name : m.file);
+
+/** Pending and applied from knex itself; its lock table and every file recorded as bookkeeping checks. */
+export function knexMigrations(list: ListMigrations, migrations: Knex.MigratorConfig = {}): MigrationAdapter {
+  const tableName = migrations.tableName ?? 'knex_migrations';
+  const schema = migrations.schemaName ?? 'public';
+  const quote = (s: string) => `"${s.replace(/"/g, '""')}"`;
+  const lockTable = `${quote(schema)}.${quote(`${tableName}_lock`)}`;
+  return {
+    name: 'knex',
+    async pending() {
+      return (await list())[1].map(nameOf);
+    },
+    async applied() {
+      return (await list())[0].map(nameOf);
+    },
+    async checkBookkeeping(client: pg.Client) {
+      const [completed, pending] = await list();
+      const problems = pending.map((m) => `${nameOf(m)} is not applied`);
+      const exists = (await client.query<{ t: string | null }>('select to_regclass($1)::text as t', [lockTable])).rows[0]?.t != null;
+      if (exists) {
+        const { rows } = await client.query<{ locked: number }>(`select is_locked as locked from ${lockTable}`);
+        if (rows.some((r) => Number(r.locked) !== 0)) problems.push(`${schema}.${tableName}_lock is left locked (is_locked = 1)`);
+      }
+      return judged('migrations', `${completed.length} applied, ${pending.length} pending in ${schema}.${tableName}`, problems);
+    },
+  };
+}
