@@ -105,10 +105,20 @@ describe('guarded deploys (lifeboat run)', () => {
     await query(db.url, "insert into customers (id, name) values (5000, 'no orders')");
     const notAllowed = await deploy([], await migration('delete from customers where id = 5000;'));
     expect(notAllowed.exitCode).toBe(21);
-    expect(json(notAllowed).checks.find((c: { name: string }) => c.name === 'data-preservation').problems).toEqual(['table public.customers lost 1 of 101 rows']);
+    expect(json(notAllowed).checks.find((c: { name: string }) => c.name === 'data-preservation').problems).toEqual(['table public.customers lost 1 of 101 rows (1%)']);
     const forced = await deploy(['--allow-data-loss'], await migration('delete from customers where id = 5000;'));
     expect(forced.exitCode, forced.stderr).toBe(0);
     expect((await query(db.url, 'select count(*)::int as n from customers'))[0]).toEqual({ n: 100 });
+  });
+
+  it('a bounded allowance lets a small loss through and catches a big one', async () => {
+    await writeFile(join(project, 'lifeboat.config.json'), JSON.stringify({ allow: { rowLoss: [{ table: 'orders', maxPercent: 10 }] } }));
+    const small = await deploy([], await migration('delete from orders where id > 475;'));
+    expect(small.exitCode, small.stderr).toBe(0);
+    expect(json(small).checks.find((c: { name: string }) => c.name === 'data-preservation').allowed).toEqual(['table public.orders lost 25 of 500 rows (5%)']);
+    const big = await deploy([], await migration('delete from orders where id > 100;'));
+    expect(big.exitCode).toBe(21);
+    expect(json(big).checks.find((c: { name: string }) => c.name === 'data-preservation').problems).toEqual(['table public.orders lost 375 of 475 rows (78.9%)']);
   });
 
   it('dropping an empty column is not data loss', async () => {

@@ -63,7 +63,7 @@ describe('Knex', () => {
       await project.addMigration('20240102000000_archive', "  await knex('orders').where('total', '>', 50).del();");
       const result = await project.lifeboat(['migrate:latest']);
       expect(result.exitCode, result.stderr).toBe(21);
-      expect(json(result).checks.find((c: { name: string }) => c.name === 'data-preservation').problems).toEqual(['table public.orders lost 150 of 200 rows']);
+      expect(json(result).checks.find((c: { name: string }) => c.name === 'data-preservation').problems).toEqual(['table public.orders lost 150 of 200 rows (75%)']);
       expect(await state()).toEqual(before);
     });
 

@@ -4,13 +4,27 @@ import { ident } from '../db/sql.js';
 import { type CheckResult, judged } from './result.js';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
+const percent = (part: number, whole: number) => `${whole === 0 ? 0 : Math.round((part * 1000) / whole) / 10}%`;
 
 /** What a migration may remove on purpose, by name: `table`, `schema.table`, `table.column`, `schema.table.column`. */
+export type RowLossAllowance = string | { table: string; max?: number | undefined; maxPercent?: number | undefined };
+
 export interface Allowances {
   all: boolean;
   droppedTables: string[];
-  rowLoss: string[];
+  rowLoss: RowLossAllowance[];
   droppedColumns: string[];
+}
+
+/** Whether losing `lost` of `before` rows of this table is within an allowance that names it. */
+function rowLossAllowed(list: RowLossAllowance[], table: { schema: string; name: string; parent?: string }, lost: number, before: number): boolean {
+  return list.some((entry) => {
+    if (typeof entry === 'string') return matches([entry], table);
+    if (!matches([entry.table], table)) return false;
+    if (entry.max !== undefined && lost > entry.max) return false;
+    if (entry.maxPercent !== undefined && lost * 100 > entry.maxPercent * before) return false;
+    return true;
+  });
 }
 
 /** Whether an allowance names this table (or, for a partition, its partitioned table), or this column. */
@@ -41,7 +55,8 @@ export function dataPreservation(before: DatabaseState, after: DatabaseState, al
     if (!table.exact || !now.exact) {
       estimated++;
     } else if (now.rows < table.rows) {
-      judge(`table ${key} lost ${fmt(table.rows - now.rows)} of ${fmt(table.rows)} rows`, matches(allow.rowLoss, table));
+      const lost = table.rows - now.rows;
+      judge(`table ${key} lost ${fmt(lost)} of ${fmt(table.rows)} rows (${percent(lost, table.rows)})`, rowLossAllowed(allow.rowLoss, table, lost, table.rows));
     }
     const remaining = new Set(now.columns ?? []);
     for (const column of table.filledColumns ?? []) {

@@ -2,6 +2,18 @@ import { z } from 'zod';
 
 const tableList = z.array(z.string().min(1));
 
+/** A table that may lose rows: every row (a name), or at most `max` rows / `maxPercent` of them. */
+const rowLossAllowance = z.union([
+  z.string().min(1),
+  z
+    .object({
+      table: z.string().min(1),
+      max: z.number().int().nonnegative().optional(),
+      maxPercent: z.number().min(0).max(100).optional(),
+    })
+    .strict(),
+]);
+
 /** `lifeboat.config.ts`: every key optional, unknown keys refused (a typo must not pass silently). */
 export const configSchema = z
   .object({
@@ -49,7 +61,7 @@ export const configSchema = z
     allow: z
       .object({
         droppedTables: tableList.optional(),
-        rowLoss: tableList.optional(),
+        rowLoss: z.array(rowLossAllowance).optional(),
         droppedColumns: tableList.optional(),
       })
       .strict()
