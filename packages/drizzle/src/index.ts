@@ -1,1 +1,6 @@
-export {};
+export { cliAdapter } from './cli.js';
+export { guardedMigrate, type GuardableDatabase, type GuardedMigrateOptions } from './guarded-migrate.js';
+export { drizzleMigrations, type DrizzleMigrationsOptions } from './adapter.js';
+export { configFile, loadDrizzleConfig, type DrizzleConfig } from './config.js';
+export { resolveDatabase, type ConfigLoader, type ResolvedDatabase } from './database.js';
+export { findDrizzleKit, type DrizzleKit } from './kit.js';

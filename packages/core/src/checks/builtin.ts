@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { classOf } from '../config/resolve.js';
+import type { DataClass } from '../config/schema.js';
 import type { DatabaseState } from '../db/introspect.js';
 import { ident } from '../db/sql.js';
 import { type CheckResult, judged } from './result.js';
@@ -36,7 +38,7 @@ function matches(list: string[], table: { schema: string; name: string; parent?:
 }
 
 /** No table lost, no rows lost, no column that held values dropped, unless allowed. */
-export function dataPreservation(before: DatabaseState, after: DatabaseState, allow: Allowances): CheckResult {
+export function dataPreservation(before: DatabaseState, after: DatabaseState, allow: Allowances, classes: Record<string, DataClass> = {}): CheckResult {
   const problems: string[] = [];
   const allowed: string[] = [];
   const judge = (finding: string, isAllowed: boolean) => (isAllowed || allow.all ? allowed : problems).push(finding);
@@ -48,6 +50,13 @@ export function dataPreservation(before: DatabaseState, after: DatabaseState, al
     const key = `${table.schema}.${table.name}`;
     rowsBefore += table.rows;
     const now = afterByName.get(key);
+    const dataClass = classOf(classes, table);
+    if (dataClass === 'derived' || dataClass === 'ephemeral') {
+      // Recomputable or temporary data: its rows may come and go.
+      if (now && table.exact && now.exact && now.rows < table.rows) allowed.push(`table ${key} (${dataClass}) lost ${fmt(table.rows - now.rows)} rows`);
+      if (!now) judge(`table ${key} (${dataClass}) was dropped`, matches(allow.droppedTables, table));
+      continue;
+    }
     if (!now) {
       judge(`table ${key} (${fmt(table.rows)} rows) was dropped`, matches(allow.droppedTables, table));
       continue;

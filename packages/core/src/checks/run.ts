@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { type DatabaseState, readState } from '../db/introspect.js';
+import type { DataClass } from '../config/schema.js';
 import type { MigrationAdapter } from '../guard/adapter.js';
 import { type Allowances, dataPreservation, invalidIndexesCheck, notValidConstraintsCheck, sequencesCheck } from './builtin.js';
 import { runSqlCheck, type SqlCheck } from './custom.js';
@@ -15,6 +16,8 @@ export interface CheckSettings {
   allow: Allowances;
   /** Time for exact row counts of the database as it is now. */
   countBudgetMs: number;
+  /** Data classes: lost rows in derived and ephemeral tables are allowed. */
+  classes: Record<string, DataClass>;
 }
 
 /**
@@ -27,7 +30,7 @@ export async function runChecks(client: pg.Client, before: DatabaseState, settin
   if (settings.migrations && adapter) results.push(await adapter.checkBookkeeping(client));
   if (settings.invalidIndexes) results.push(invalidIndexesCheck(before, after));
   if (settings.notValidConstraints) results.push(notValidConstraintsCheck(before, after));
-  if (settings.dataPreservation) results.push(dataPreservation(before, after, settings.allow));
+  if (settings.dataPreservation) results.push(dataPreservation(before, after, settings.allow, settings.classes));
   if (settings.sequences) results.push(await sequencesCheck(client));
   for (const check of settings.sql) results.push(await runSqlCheck(client, check));
   return { results, after };

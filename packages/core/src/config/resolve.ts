@@ -3,6 +3,7 @@ import type { CheckSettings } from '../checks/run.js';
 import type { RetentionPolicy } from '../retention/prune.js';
 import type { StrategyName } from '../strategies/choose.js';
 import type { LoadedConfig } from './load.js';
+import type { DataClass } from './schema.js';
 
 /** Everything a command needs to know, from the config file, then flags over it. */
 export interface Settings {
@@ -15,6 +16,23 @@ export interface Settings {
   countBudgetMs: number;
   retention: RetentionPolicy;
   checks: CheckSettings;
+  objectives: { rpoSeconds: number | undefined; rtoSeconds: number | undefined };
+  /** Table (`table` or `schema.table`) → its data class; tables not named are critical. */
+  classes: Record<string, DataClass>;
+}
+
+/** Seconds in "90s", "15m", "24h", "7d" (or a number of seconds). */
+export function durationSeconds(value: string | number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number') return value;
+  const match = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/.exec(value)!;
+  return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[match[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+/** The class of a table by the config's names; critical unless named. */
+export function classOf(classes: Record<string, DataClass>, table: { schema: string; name: string; parent?: string }): DataClass {
+  const parentName = table.parent?.slice(table.parent.indexOf('.') + 1);
+  return classes[`${table.schema}.${table.name}`] ?? classes[table.name] ?? (table.parent ? (classes[table.parent] ?? classes[parentName!]) : undefined) ?? 'critical';
 }
 
 export interface SettingFlags {
@@ -54,6 +72,9 @@ export function resolveSettings(loaded: LoadedConfig, flags: SettingFlags, cwd: 
         droppedColumns: config.allow?.droppedColumns ?? [],
       },
       countBudgetMs,
+      classes: config.classes ?? {},
     },
+    objectives: { rpoSeconds: durationSeconds(config.objectives?.rpo), rtoSeconds: durationSeconds(config.objectives?.rto) },
+    classes: config.classes ?? {},
   };
 }

@@ -15,6 +15,15 @@ const rowLossAllowance = z.union([
 ]);
 
 /** `lifeboat.config.ts`: every key optional, unknown keys refused (a typo must not pass silently). */
+/** "90s", "15m", "24h", "7d", or a number of seconds. */
+const duration = z.union([
+  z.number().positive(),
+  z.string().regex(/^\d+(\.\d+)?\s*(s|m|h|d)$/, 'a duration such as "15m", "24h" or "7d"'),
+]);
+
+export const DATA_CLASSES = ['critical', 'configuration', 'derived', 'ephemeral'] as const;
+export type DataClass = (typeof DATA_CLASSES)[number];
+
 export const configSchema = z
   .object({
     /** The database; `--database-url` and `DATABASE_URL` take precedence. */
@@ -57,6 +66,22 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    /** Recovery objectives, checked by `lifeboat status`. */
+    objectives: z
+      .object({
+        /** The newest good (verified) snapshot must be younger than this. */
+        rpo: duration.optional(),
+        /** The newest drill must have restored within this. */
+        rto: duration.optional(),
+      })
+      .strict()
+      .optional(),
+    /**
+     * What each table's data is (`table` or `schema.table`; default critical). Snapshots keep the
+     * schema of every table but the data of derived and ephemeral ones only with --all-data, and
+     * lost rows in those classes are allowed.
+     */
+    classes: z.record(z.string().min(1), z.enum(DATA_CLASSES)).optional(),
     /** Data loss a migration may cause on purpose: `table` or `schema.table`, and `table.column`. */
     allow: z
       .object({

@@ -32,6 +32,8 @@ export interface TableCount {
   parent?: string;
   /** Columns holding at least one value, when asked for (snapshots record them). */
   filledColumns?: string[];
+  /** The snapshot keeps this table's schema, not its data (a derived or ephemeral table). */
+  dataExcluded?: boolean;
 }
 
 export interface SchemaFingerprint {
@@ -78,18 +80,24 @@ export interface TableInfo {
   columns: string[];
   /** For a partition: its partitioned table, as schema.name. */
   parent?: string;
+  /** Tables (schema.name) with a foreign key to this one. */
+  referencedBy: string[];
 }
 
 /** Tables holding data: plain tables, leaf partitions and materialized views, with their columns. */
 export async function listTables(client: pg.Client): Promise<TableInfo[]> {
-  const { rows } = await client.query<{ schema: string; name: string; relkind: string; relispartition: boolean; populated: boolean; estimate: number; columns: string[] | null; parent: string | null }>(
+  const { rows } = await client.query<{ schema: string; name: string; relkind: string; relispartition: boolean; populated: boolean; estimate: number; columns: string[] | null; parent: string | null; referencedBy: string[] | null }>(
     `select n.nspname as schema, c.relname as name, c.relkind, c.relispartition, c.relispopulated as populated,
             c.reltuples::float8 as estimate,
             (select array_agg(a.attname::text order by a.attnum) from pg_attribute a
               where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as columns,
             (select pn.nspname || '.' || pc.relname from pg_inherits i
                join pg_class pc on pc.oid = i.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
-              where i.inhrelid = c.oid and c.relispartition limit 1) as parent
+              where i.inhrelid = c.oid and c.relispartition limit 1) as parent,
+            (select array_agg(distinct rn.nspname || '.' || rc.relname) from pg_constraint fk
+               join pg_class rc on rc.oid = fk.conrelid join pg_namespace rn on rn.oid = rc.relnamespace
+              where fk.contype = 'f' and fk.confrelid in (c.oid, (select inhparent from pg_inherits where inhrelid = c.oid))
+                and fk.conrelid <> c.oid) as "referencedBy"
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where c.relkind in ('r', 'm') and ${USER_SCHEMAS}
       order by 1, 2`,
@@ -102,6 +110,7 @@ export async function listTables(client: pg.Client): Promise<TableInfo[]> {
     estimate: r.estimate,
     columns: r.columns ?? [],
     ...(r.parent ? { parent: r.parent } : {}),
+    referencedBy: r.referencedBy ?? [],
   }));
 }
 
@@ -113,6 +122,8 @@ export interface CountOptions {
   budgetMs?: number;
   /** Also record which columns hold at least one value (to tell a dropped column was not empty). */
   filledColumns?: boolean;
+  /** Tables (schema.name) whose data a snapshot does not keep: recorded as 0 rows, `dataExcluded`. */
+  excludeData?: ReadonlySet<string>;
 }
 
 /**
@@ -126,7 +137,9 @@ export async function countRows(client: pg.Client, options: CountOptions = {}): 
   const counted = new Map<TableInfo, TableCount>();
   for (const table of bySize) {
     const base = { schema: table.schema, name: table.name, kind: table.kind, columns: table.columns, ...(table.parent ? { parent: table.parent } : {}) };
-    if (!table.populated) {
+    if (options.excludeData?.has(`${table.schema}.${table.name}`)) {
+      counted.set(table, { ...base, rows: 0, exact: true, dataExcluded: true });
+    } else if (!table.populated) {
       counted.set(table, { ...base, rows: 0, exact: true });
     } else if (Date.now() > deadline) {
       counted.set(table, { ...base, rows: Math.max(0, Math.round(table.estimate)), exact: false });
@@ -182,7 +195,6 @@ select kind, ident, def from (
   union all
   select 'relation', n.nspname || '.' || c.relname,
          c.relkind::text || ' ' || c.relpersistence::text
-         || case when c.relkind = 'm' and not c.relispopulated then ' unpopulated' else '' end
          || coalesce(' partition ' || pg_get_expr(c.relpartbound, c.oid), '')
          || coalesce(' by ' || pg_get_partkeydef(c.oid), '')
          || coalesce(' with ' || array_to_string(c.reloptions, ','), '')

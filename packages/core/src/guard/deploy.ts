@@ -10,7 +10,7 @@ import { type RestoreResult, restoreSnapshot } from '../restore/restore.js';
 import { takeSnapshot } from '../snapshot/take.js';
 import { appendJournal } from '../store/journal.js';
 import type { Manifest } from '../store/manifest.js';
-import type { Store } from '../store/store.js';
+import { newSnapshotId, type Store } from '../store/store.js';
 import type { MigrationAdapter, MigrationRun, RunOutcome } from './adapter.js';
 import { acquireDeployLock } from './lock.js';
 
@@ -31,6 +31,8 @@ export type DeployOutcome =
   | 'rollback-failed';
 
 export interface DeployReport {
+  /** This deploy, for `lifeboat rollback --to-deploy ID`. */
+  id: string;
   outcome: DeployOutcome;
   /** The exit code for this outcome (0, the tool's own, or one of Lifeboat's). */
   exitCode: number;
@@ -80,6 +82,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
   const started = Date.now();
   const timings = { lockMs: 0, pendingMs: 0, snapshotMs: 0, migrateMs: 0, checksMs: 0, restoreMs: 0, totalMs: 0 };
   const report: DeployReport = {
+    id: `deploy-${newSnapshotId(new Date(started))}`,
     outcome: 'applied',
     exitCode: 0,
     database: target.database,
@@ -134,6 +137,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       reason: 'deploy',
       label: `before ${run.describe}`,
       countBudgetMs: settings.countBudgetMs,
+      classes: settings.classes,
       ...(appliedBefore ? { migrations: appliedBefore } : {}),
       onNotice: notice,
       ...(snapshotProgress ? { onProgress: snapshotProgress.onProgress } : {}),
@@ -173,7 +177,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
           ? 'checks-failed-rolled-back'
           : undefined;
     if (!failure) {
-      await appendJournal(store, { event: 'restore-point', snapshot: manifest.id, database: target.database });
+      await appendJournal(store, { event: 'restore-point', deploy: report.id, snapshot: manifest.id, database: target.database });
       return await finish(report, store, started);
     }
     if (settings.onFailure === 'keep' && failure !== 'interrupted-rolled-back') {

@@ -26,6 +26,12 @@ export interface RestoreOptions {
   onProgress?: ProgressFn;
   onNotice?: (message: string) => void;
   signal?: AbortSignal;
+  /**
+   * Called with the verified staging database before it goes live: a last look (what
+   * `rollback` would discard) and a last chance to say no. Throwing cancels the restore:
+   * the staging database is dropped and nothing else changed.
+   */
+  beforeSwap?: (staging: string) => Promise<void>;
 }
 
 export interface RestoreResult {
@@ -111,6 +117,7 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
       });
     }
     const verifyMs = Date.now() - verifyStart;
+    await options.beforeSwap?.(staging);
 
     const swapStart = Date.now();
     onProgress({ phase: 'swapping in the restored database' });

@@ -2,7 +2,9 @@ import { availableParallelism } from 'node:os';
 import type pg from 'pg';
 import { connect, connectMaintenance } from '../db/connect.js';
 import { dropDatabase } from '../db/databases.js';
-import { type CountOptions, type DatabaseSettings, type DatabaseState, databaseSettings, listTables, readState, serverInfo, type ServerInfo } from '../db/introspect.js';
+import { classOf } from '../config/resolve.js';
+import type { DataClass } from '../config/schema.js';
+import { type CountOptions, type DatabaseSettings, type DatabaseState, databaseSettings, listTables, readState, serverInfo, type ServerInfo, type TableInfo } from '../db/introspect.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { LifeboatError } from '../errors.js';
 import { findPgTool, type PgTool } from '../pg-tools/find.js';
@@ -28,6 +30,9 @@ export interface TakeSnapshotOptions {
   migrations?: string[];
   /** Time for exact row counts; tables left when it runs out are estimated (and labelled so). */
   countBudgetMs?: number;
+  /** Data classes: the data of derived and ephemeral tables is left out unless `allData`. */
+  classes?: Record<string, DataClass>;
+  allData?: boolean;
   onProgress?: ProgressFn;
   /** Said to the user as it happens: which strategy and why, fall-backs. */
   onNotice?: (message: string) => void;
@@ -75,7 +80,7 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Manife
       try {
         await updateMarker(store, id, { cloneDatabase: cloneName });
         onProgress({ phase: 'cloning' });
-        const cloned = await cloneSnapshot(maintenance, target, cloneName, countOptions(options));
+        const cloned = await cloneSnapshot(maintenance, target, cloneName, (tables) => excludedTables(options, tables), (excluded) => countOptions(options, excluded));
         taken = { files: [], state: cloned.state, bytes: cloned.bytes };
       } catch (error) {
         // Someone connected between our check and the copy: under auto, dump instead.
@@ -128,7 +133,9 @@ async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: Pg
   try {
     await reader.query('begin isolation level repeatable read read only');
     const { rows } = await reader.query<{ id: string }>('select pg_export_snapshot() as id');
-    const tablesTotal = (await listTables(reader)).filter((t) => t.kind !== 'matview').length;
+    const tables = await listTables(reader);
+    const excluded = excludedTables(options, tables);
+    const tablesTotal = tables.filter((t) => t.kind !== 'matview').length - excluded.length;
     const format = options.dumpFormat ?? 'custom';
     const jobs = format === 'directory' ? (options.jobs ?? Math.max(1, availableParallelism())) : 1;
     const [files, state] = await Promise.all([
@@ -139,11 +146,12 @@ async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: Pg
         format,
         jobs,
         exportedSnapshot: rows[0]!.id,
+        excludeData: excluded,
         tablesTotal,
         onProgress,
         signal: options.signal,
       }),
-      readState(reader, countOptions(options)),
+      readState(reader, countOptions(options, excluded)),
     ]);
     await reader.query('commit');
     return {
@@ -157,8 +165,32 @@ async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: Pg
   }
 }
 
-function countOptions(options: TakeSnapshotOptions): CountOptions {
-  return { filledColumns: true, ...(options.countBudgetMs !== undefined ? { budgetMs: options.countBudgetMs } : {}) };
+/**
+ * Derived and ephemeral tables, whose data the snapshot leaves out (unless --all-data).
+ * A table a kept table points to with a foreign key keeps its data: without it the
+ * restore could not re-create that constraint.
+ */
+function excludedTables(options: TakeSnapshotOptions, tables: TableInfo[]): TableInfo[] {
+  if (options.allData || !options.classes) return [];
+  const classes = options.classes;
+  let excluded = tables.filter((t) => ['derived', 'ephemeral'].includes(classOf(classes, t)));
+  for (;;) {
+    const names = new Set(excluded.map((t) => `${t.schema}.${t.name}`));
+    const next = excluded.filter((t) => t.referencedBy.every((ref) => names.has(ref)));
+    if (next.length === excluded.length) break;
+    excluded = next;
+  }
+  const kept = tables.filter((t) => ['derived', 'ephemeral'].includes(classOf(classes, t)) && !excluded.includes(t));
+  for (const t of kept) options.onNotice?.(`keeping the data of ${t.schema}.${t.name} (${classOf(classes, t)}): ${t.referencedBy.join(', ')} refer to it`);
+  return excluded;
+}
+
+function countOptions(options: TakeSnapshotOptions, excluded: TableInfo[]): CountOptions {
+  return {
+    filledColumns: true,
+    excludeData: new Set(excluded.map((t) => `${t.schema}.${t.name}`)),
+    ...(options.countBudgetMs !== undefined ? { budgetMs: options.countBudgetMs } : {}),
+  };
 }
 
 function buildManifest(input: {

@@ -11,6 +11,7 @@ const tableCount = z.object({
   columns: z.array(z.string()).optional(),
   parent: z.string().optional(),
   filledColumns: z.array(z.string()).optional(),
+  dataExcluded: z.boolean().optional(),
 });
 
 export const manifestSchema = z.object({

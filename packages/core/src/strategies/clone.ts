@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import { connect } from '../db/connect.js';
+import { connect, withClient } from '../db/connect.js';
 import { copyDatabase, setAllowConnections, withUnsealed } from '../db/databases.js';
-import { type CountOptions, type DatabaseState, readState } from '../db/introspect.js';
-import { fitIdentifier } from '../db/sql.js';
+import { type CountOptions, type DatabaseState, listTables, readState, type TableInfo } from '../db/introspect.js';
+import { fitIdentifier, ident } from '../db/sql.js';
 import type { DatabaseTarget } from '../db/target.js';
 
 /** The server-side database that holds a clone snapshot. */
@@ -18,10 +18,19 @@ export async function cloneSnapshot(
   maintenance: pg.Client,
   target: DatabaseTarget,
   cloneName: string,
-  counts: CountOptions,
+  exclude: (tables: TableInfo[]) => TableInfo[],
+  counts: (excluded: TableInfo[]) => CountOptions,
 ): Promise<{ state: DatabaseState; bytes: number }> {
   await copyDatabase(maintenance, target.database, cloneName);
-  const state = await readCloneState(target, cloneName, counts);
+  const state = await withClient(target, cloneName, async (client) => {
+    // The copy keeps every table's schema; derived and ephemeral data is emptied out of it.
+    const excluded = exclude(await listTables(client));
+    const name = (t: TableInfo) => `${ident(t.schema)}.${ident(t.name)}`;
+    const tables = excluded.filter((t) => t.kind !== 'matview');
+    if (tables.length > 0) await client.query(`truncate ${tables.map(name).join(', ')}`);
+    for (const view of excluded.filter((t) => t.kind === 'matview')) await client.query(`refresh materialized view ${name(view)} with no data`);
+    return readState(client, counts(excluded));
+  });
   await setAllowConnections(maintenance, cloneName, false);
   const { rows } = await maintenance.query<{ bytes: string }>('select pg_database_size($1) as bytes', [cloneName]);
   return { state, bytes: Number(rows[0]!.bytes) };

@@ -27,6 +27,8 @@ export interface DumpOptions {
   jobs: number;
   /** An exported snapshot (pg_export_snapshot) to dump, so the manifest's counts match the data. */
   exportedSnapshot?: string;
+  /** Tables dumped without their data. */
+  excludeData?: ReadonlyArray<{ schema: string; name: string }>;
   tablesTotal: number;
   onProgress: ProgressFn;
   signal?: AbortSignal | undefined;
@@ -43,6 +45,7 @@ export async function dumpDatabase(options: DumpOptions): Promise<SnapshotFile[]
   const { target, tool, dir, format } = options;
   const args = ['--verbose', '--no-password', `--format=${format === 'custom' ? 'custom' : 'directory'}`];
   if (options.exportedSnapshot) args.push(`--snapshot=${options.exportedSnapshot}`);
+  for (const table of options.excludeData ?? []) args.push(`--exclude-table-data=${exactPattern(table)}`);
   if (format === 'directory') args.push(`--jobs=${options.jobs}`, `--file=${join(dir, DUMP_DIR)}`);
 
   let bytes = 0;
@@ -91,6 +94,12 @@ export async function dumpDatabase(options: DumpOptions): Promise<SnapshotFile[]
     }
   }
   return files;
+}
+
+/** A pg_dump pattern that matches exactly this table (quoted, so no wildcards or case folding). */
+function exactPattern(table: { schema: string; name: string }): string {
+  const quote = (part: string) => `"${part.replace(/"/g, '""')}"`;
+  return `${quote(table.schema)}.${quote(table.name)}`;
 }
 
 function failure(tool: PgTool, exitCode: number | undefined, errors: string[], canceled: boolean) {

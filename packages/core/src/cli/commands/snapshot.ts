@@ -9,6 +9,7 @@ interface SnapshotOptions {
   label?: string;
   format: 'custom' | 'directory';
   jobs?: number;
+  allData?: boolean;
 }
 
 export function snapshotCommand(): Command {
@@ -18,6 +19,7 @@ export function snapshotCommand(): Command {
     .addOption(new Option('--strategy <name>', 'how to take it: auto (clone when possible, else dump), dump or clone').choices(['auto', 'dump', 'clone']))
     .addOption(new Option('--format <format>', 'pg_dump archive format (dump strategy)').choices(['custom', 'directory']).default('custom'))
     .option('--jobs <n>', 'parallel pg_dump jobs with --format directory (default: number of cores)', positiveInt)
+    .option('--all-data', 'keep the data of derived and ephemeral tables too (see classes in the config)')
     .action(async (opts: SnapshotOptions, cmd: Command) => {
       const ctx = await contextOf(cmd);
       const progress = progressOnTty(!ctx.out.json);
@@ -26,6 +28,8 @@ export function snapshotCommand(): Command {
         store: ctx.store,
         strategy: ctx.settings.strategy,
         countBudgetMs: ctx.settings.countBudgetMs,
+        classes: ctx.settings.classes,
+        allData: opts.allData === true,
         ...(opts.label ? { label: opts.label } : {}),
         dumpFormat: opts.format,
         ...(opts.jobs ? { jobs: opts.jobs } : {}),

@@ -1,0 +1,38 @@
+/** The demo's output: numbered sections, aligned tables, readable numbers. */
+
+export type Log = (line: string) => void;
+
+export function section(log: Log, n: number, title: string): void {
+  log(`${n}. ${title}`);
+  log(`${' '.repeat(String(n).length + 2)}${'-'.repeat(title.length)}`);
+}
+
+/** An aligned table, indented; the first column left-aligned, the others right-aligned. */
+export function table(log: Log, head: string[], rows: string[][], indent = '   '): void {
+  const all = [head, ...rows];
+  const widths = head.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => `${indent}${r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   ')}`.trimEnd();
+  log(line(head));
+  log(`${indent}${widths.map((w) => '-'.repeat(w)).join('   ')}`);
+  for (const r of rows) log(line(r));
+}
+
+/** A row count with thousands separators; null (no such table) as a dash. */
+export function count(n: number | null | undefined): string {
+  return n === null || n === undefined ? '-' : n.toLocaleString('en-US');
+}
+
+export function ms(n: number): string {
+  return n < 1000 ? `${Math.round(n)} ms` : `${(n / 1000).toFixed(1)} s`;
+}
+
+export function bytes(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}

@@ -1,0 +1,65 @@
+import { resolve } from 'node:path';
+import { assertDeployed, type DeployReport, type DeployWithOptions, deployWith, LifeboatError } from '@lifeboat/core';
+import type { MigrationConfig } from 'drizzle-orm/migrator';
+import type { PgDatabase } from 'drizzle-orm/pg-core';
+import { drizzleMigrations } from './adapter.js';
+import { appClient } from './client.js';
+import { display, sameDatabase } from './url.js';
+
+/** A drizzle db over node-postgres (`drizzle(pool)`, `drizzle(client)`) or postgres.js (`drizzle(sql)`), whatever its schema. */
+export type GuardableDatabase = PgDatabase<any, any, any> & { $client: unknown };
+
+export interface GuardedMigrateOptions {
+  /** The database; default: the one `db` connects to (and it must be that one). */
+  databaseUrl?: string;
+  /** Where lifeboat.config.* and the store are. Default: process.cwd(). */
+  cwd?: string;
+  /** A lifeboat.config file; default: lifeboat.config.* in `cwd`. */
+  lifeboatConfig?: string;
+  overrides?: DeployWithOptions['overrides'];
+  onNotice?: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * `await guardedMigrate(db, { migrationsFolder: './drizzle' })` in place of drizzle-orm's
+ * `await migrate(db, …)`: the same migration, as a guarded deploy. Resolves with the
+ * report when it was applied (or nothing was pending); rejects with a LifeboatError
+ * carrying `report` when it failed, after the database was rolled back (unless
+ * configured not to). `db` keeps working after a rollback: its pool's connections to
+ * the replaced database are closed and the pool opens new ones.
+ */
+export async function guardedMigrate(db: GuardableDatabase, config: MigrationConfig, options: GuardedMigrateOptions = {}): Promise<DeployReport> {
+  const notice = options.onNotice ?? ((message: string) => process.stderr.write(`lifeboat: ${message}\n`));
+  const app = appClient(db.$client, notice);
+  if (options.databaseUrl && !sameDatabase(options.databaseUrl, app.url)) {
+    throw new LifeboatError('URL_INVALID', `The database given to Lifeboat is not the one the drizzle db connects to (${display(app.url)}); migrate() would migrate the other one.`, {
+      hint: 'Drop databaseUrl, or give drizzle a client for that database.',
+    });
+  }
+  if (!options.databaseUrl && app.passwordHidden) {
+    throw new LifeboatError('URL_INVALID', "The drizzle db's password is a function, so Lifeboat cannot connect as it does.", { hint: 'Pass databaseUrl.' });
+  }
+  const { migrate } = app.driver === 'postgres-js' ? await import('drizzle-orm/postgres-js/migrator') : await import('drizzle-orm/node-postgres/migrator');
+  await app.release();
+  const report = await deployWith({
+    // drizzle-orm reads migrationsFolder relative to the working folder.
+    adapter: drizzleMigrations({ folder: resolve(config.migrationsFolder), table: config.migrationsTable, schema: config.migrationsSchema }),
+    run: {
+      describe: 'drizzle-orm migrate()',
+      async run() {
+        await migrate(db as never, config);
+        return { exitCode: 0 };
+      },
+      beforeRestore: app.beforeRestore,
+      afterRestore: app.afterRestore,
+    },
+    databaseUrl: options.databaseUrl ?? app.url,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.lifeboatConfig ? { configFile: options.lifeboatConfig } : {}),
+    ...(options.overrides ? { overrides: options.overrides } : {}),
+    onNotice: notice,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return assertDeployed(report);
+}
