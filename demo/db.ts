@@ -30,8 +30,12 @@ export async function exec(url: string, sql: string): Promise<void> {
   await withClient(url, (client) => client.query(sql));
 }
 
+export async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  return withClient(url, async (client) => (await client.query<T>(sql, params)).rows);
+}
+
 export async function queryOne<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T> {
-  return withClient(url, async (client) => (await client.query<T>(sql, params)).rows[0]!);
+  return (await query<T>(url, sql, params))[0]!;
 }
 
 export async function counts(url: string, tables: readonly string[]): Promise<Counts> {

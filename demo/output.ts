@@ -7,11 +7,12 @@ export function section(log: Log, n: number, title: string): void {
   log(`${' '.repeat(String(n).length + 2)}${'-'.repeat(title.length)}`);
 }
 
-/** An aligned table, indented; the first column left-aligned, the others right-aligned. */
-export function table(log: Log, head: string[], rows: string[][], indent = '   '): void {
+/** An aligned table, indented; the first `left` columns left-aligned, the others (numbers) right-aligned. */
+export function table(log: Log, head: string[], rows: string[][], left = 1): void {
+  const indent = '   ';
   const all = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => `${indent}${r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   ')}`.trimEnd();
+  const line = (r: string[]) => `${indent}${r.map((cell, i) => (i < left ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   ')}`.trimEnd();
   log(line(head));
   log(`${indent}${widths.map((w) => '-'.repeat(w)).join('   ')}`);
   for (const r of rows) log(line(r));

@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   ROLLBACK_FAILED: { exit: 22, meaning: 'a deploy failed and restoring the snapshot failed too: follow the printed recovery steps' },
   DEPLOY_FAILED_KEPT: { exit: 23, meaning: 'the migration or checks failed and, as configured (--no-rollback / onFailure: keep), the database was left as it is' },
   CHECKS_FAILED: { exit: 25, meaning: '`lifeboat check` found problems' },
+  DRILL_FAILED: { exit: 26, meaning: 'a restore drill failed (the live database was not touched)' },
+  OBJECTIVE_MISSED: { exit: 27, meaning: '`lifeboat status`: a recovery objective (RPO or RTO) does not hold' },
   INTERRUPTED: { exit: 130, meaning: 'interrupted by SIGINT (130) or SIGTERM (143) before anything changed, or after a rollback' },
   LOCK_TIMEOUT: { exit: 24, meaning: 'another deploy of the same database held the lock for longer than the timeout' },
 } as const;

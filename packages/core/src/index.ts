@@ -32,3 +32,10 @@ export type { CliAdapter, CliAdapterInput, MigrationAdapter, MigrationRun, Prepa
 export { commandRun } from './guard/command-run.js';
 export { type DeployOutcome, type DeployReport, guardedDeploy, type GuardedDeployOptions } from './guard/deploy.js';
 export { assertDeployed, deployWith, type DeployWithOptions } from './guard/programmatic.js';
+export { type DiscardReport, discardReport, type TableDiscard } from './recovery/discard.js';
+export { rollback, type RollbackOptions, type RollbackResult, undoRollback } from './recovery/rollback.js';
+export { drill, type DrillResult } from './recovery/drill.js';
+export { recoveryStatus, type StatusReport } from './recovery/status.js';
+export { type ClassProposal, classesSnippet, classify } from './recovery/classify.js';
+export { runbook } from './recovery/runbook.js';
+export { type DataClass } from './config/schema.js';

@@ -6,6 +6,11 @@ import { redact } from '../secrets.js';
 import { LIFEBOAT_VERSION } from '../version.js';
 import { ADAPTER_PACKAGES } from './adapters.js';
 import { checkCommand } from './commands/check.js';
+import { classifyCommand } from './commands/classify.js';
+import { drillCommand } from './commands/drill.js';
+import { rollbackCommand } from './commands/rollback.js';
+import { runbookCommand } from './commands/runbook.js';
+import { statusCommand } from './commands/status.js';
 import { runCommand, toolCommand } from './commands/deploy.js';
 import { listCommand } from './commands/list.js';
 import { pruneCommand } from './commands/prune.js';
@@ -39,7 +44,19 @@ const program = withDeployOptions(
 );
 
 const commands = [
-  ...[snapshotCommand(), listCommand(), verifyCommand(), restoreCommand(), pruneCommand(), checkCommand()].map(withGlobalOptions),
+  ...[
+    snapshotCommand(),
+    listCommand(),
+    verifyCommand(),
+    restoreCommand(),
+    rollbackCommand(),
+    drillCommand(),
+    checkCommand(),
+    pruneCommand(),
+    statusCommand(),
+    classifyCommand(),
+    runbookCommand(),
+  ].map(withGlobalOptions),
   withDeployOptions(withGlobalOptions(runCommand())),
   ...Object.keys(ADAPTER_PACKAGES).map(toolCommand),
 ];

@@ -2,7 +2,9 @@ import { connectMaintenance } from '../db/connect.js';
 import { dropDatabase } from '../db/databases.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { LifeboatError } from '../errors.js';
-import { appendJournal } from '../store/journal.js';
+import type pg from 'pg';
+import { verifiedSnapshots } from '../recovery/status.js';
+import { appendJournal, readJournal } from '../store/journal.js';
 import type { Manifest } from '../store/manifest.js';
 import { listStore, removeSnapshot, type Store } from '../store/store.js';
 
@@ -14,6 +16,10 @@ export interface RetentionPolicy {
 }
 
 export interface PrunePlan {
+  /** Databases that restores replaced and kept (`<db>__lifeboat_replaced_<stamp>`), which the policy lets go. */
+  replacedDatabases: Array<{ name: string; createdAt: string }>;
+  /** Snapshots kept whatever the policy says, and why. */
+  protected: Array<{ id: string; why: string }>;
   /** Finished snapshots the policy lets go. */
   expired: Array<{ id: string; createdAt: string; strategy: Manifest['strategy']; cloneDatabase?: string }>;
   /** Folders never finished whose writer is gone, and what they left on the server. */
@@ -21,21 +27,40 @@ export interface PrunePlan {
   kept: number;
 }
 
+/** Whether the policy keeps the `index`-th newest item created at `createdAt`. */
+function policyKeeps(policy: RetentionPolicy, index: number, createdAt: string, now: Date): boolean {
+  if (policy.keep === undefined && policy.maxAgeDays === undefined) return true;
+  const byCount = policy.keep !== undefined && index < policy.keep;
+  const byAge = policy.maxAgeDays !== undefined && now.getTime() - Date.parse(createdAt) < policy.maxAgeDays * 86_400_000;
+  return byCount || byAge;
+}
+
 /**
  * What retention would remove. With both limits, a snapshot stays if either keeps
  * it (among the newest N, or younger than the age). With neither, only abandoned
- * folders go. The newest snapshot is always kept.
+ * folders go. Whatever the policy, these stay: the newest snapshot, the newest
+ * verified snapshot and the newest deploy's restore point of each database. The
+ * databases restores replaced follow the same policy, per database (`server`: a
+ * connection to list them; without one they are left alone).
  */
-export async function planPrune(store: Store, policy: RetentionPolicy, now = new Date()): Promise<PrunePlan> {
+export async function planPrune(store: Store, policy: RetentionPolicy, now = new Date(), server?: pg.Client): Promise<PrunePlan> {
   const listing = await listStore(store);
+  const journal = await readJournal(store);
+  const keep = new Map<string, string>();
+  const good = verifiedSnapshots(journal, listing.snapshots);
+  for (const database of new Set(listing.snapshots.map((s) => s.database.name))) {
+    const own = listing.snapshots.filter((s) => s.database.name === database);
+    const newest = own.at(-1);
+    if (newest) keep.set(newest.id, 'the newest snapshot');
+    const verified = [...own].reverse().find((s) => good.has(s.id));
+    if (verified && !keep.has(verified.id)) keep.set(verified.id, 'the newest verified snapshot');
+    const point = journal.filter((e) => e.event === 'restore-point' && e.database === database).at(-1);
+    if (point && !keep.has(String(point.snapshot))) keep.set(String(point.snapshot), "the newest deploy's restore point");
+  }
   const newestFirst = [...listing.snapshots].reverse();
-  const limited = policy.keep !== undefined || policy.maxAgeDays !== undefined;
   const expired: PrunePlan['expired'] = [];
   newestFirst.forEach((snapshot, index) => {
-    if (!limited || index === 0) return;
-    const byCount = policy.keep !== undefined && index < policy.keep;
-    const byAge = policy.maxAgeDays !== undefined && now.getTime() - Date.parse(snapshot.createdAt) < policy.maxAgeDays * 86_400_000;
-    if (byCount || byAge) return;
+    if (keep.has(snapshot.id) || policyKeeps(policy, index, snapshot.createdAt, now)) return;
     expired.push({
       id: snapshot.id,
       createdAt: snapshot.createdAt,
@@ -46,12 +71,38 @@ export async function planPrune(store: Store, policy: RetentionPolicy, now = new
   const abandoned = listing.incomplete
     .filter((entry) => !entry.inProgress)
     .map((entry) => ({ id: entry.id, ...(entry.marker?.cloneDatabase ? { cloneDatabase: entry.marker.cloneDatabase } : {}) }));
-  return { expired, abandoned, kept: listing.snapshots.length - expired.length };
+  const replacedDatabases = server ? await expiredReplacedDatabases(server, policy, now) : [];
+  return {
+    replacedDatabases,
+    protected: [...keep].map(([id, why]) => ({ id, why })),
+    expired,
+    abandoned,
+    kept: listing.snapshots.length - expired.length,
+  };
+}
+
+/** `<db>__lifeboat_replaced_<YYYYMMDDHHMMSS>[_n]` databases the policy lets go, newest kept first per database. */
+async function expiredReplacedDatabases(server: pg.Client, policy: RetentionPolicy, now: Date): Promise<PrunePlan['replacedDatabases']> {
+  const { rows } = await server.query<{ datname: string }>("select datname from pg_database where datname like '%\\_\\_lifeboat\\_replaced\\_%'");
+  const parsed = rows.flatMap(({ datname }) => {
+    const match = /^(.*)__lifeboat_replaced_(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:_(\d+))?$/.exec(datname);
+    if (!match) return [];
+    const [, live, y, mo, d, h, mi, s, n] = match;
+    return [{ name: datname, live: live!, createdAt: `${y}-${mo}-${d}T${h}:${mi}:${s}Z`, order: Number(n ?? 1) }];
+  });
+  const expired: PrunePlan['replacedDatabases'] = [];
+  for (const live of new Set(parsed.map((p) => p.live))) {
+    const own = parsed.filter((p) => p.live === live).sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.order - a.order);
+    own.forEach((db, index) => {
+      if (!policyKeeps(policy, index, db.createdAt, now)) expired.push({ name: db.name, createdAt: db.createdAt });
+    });
+  }
+  return expired;
 }
 
 /** Carry out a plan: clone databases are dropped on the server, folders removed. */
 export async function applyPrune(store: Store, plan: PrunePlan, target: DatabaseTarget | undefined): Promise<void> {
-  const databases = [...plan.expired, ...plan.abandoned].flatMap((s) => (s.cloneDatabase ? [s.cloneDatabase] : []));
+  const databases = [...[...plan.expired, ...plan.abandoned].flatMap((s) => (s.cloneDatabase ? [s.cloneDatabase] : [])), ...plan.replacedDatabases.map((d) => d.name)];
   if (databases.length > 0) {
     if (!target) {
       throw new LifeboatError('URL_INVALID', `Pruning drops ${databases.length} clone database(s) on the server, which needs the database URL.`, {
@@ -70,5 +121,6 @@ export async function applyPrune(store: Store, plan: PrunePlan, target: Database
     event: 'prune',
     removed: plan.expired.map((s) => s.id),
     abandoned: plan.abandoned.map((s) => s.id),
+    replacedDatabases: plan.replacedDatabases.map((d) => d.name),
   });
 }

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { connectMaintenance } from '../../db/connect.js';
 import { applyPrune, planPrune } from '../../retention/prune.js';
 import { confirmDestructive } from '../confirm.js';
 import { contextOf } from '../context.js';
@@ -14,15 +15,18 @@ export function pruneCommand(): Command {
       const ctx = await contextOf(cmd);
       const keep = opts.keep ?? ctx.settings.retention.keep;
       const maxAgeDays = opts.maxAge ?? ctx.settings.retention.maxAgeDays;
-      const plan = await planPrune(ctx.store, {
-        ...(keep !== undefined ? { keep } : {}),
-        ...(maxAgeDays !== undefined ? { maxAgeDays } : {}),
-      });
-      const total = plan.expired.length + plan.abandoned.length;
+      const policy = { ...(keep !== undefined ? { keep } : {}), ...(maxAgeDays !== undefined ? { maxAgeDays } : {}) };
+      // With a database URL, the databases restores replaced are pruned by the same policy.
+      const target = ctx.maybeTarget();
+      const server = target ? await connectMaintenance(target) : undefined;
+      const plan = await planPrune(ctx.store, policy, new Date(), server).finally(() => server?.end().catch(() => {}));
+      const total = plan.expired.length + plan.abandoned.length + plan.replacedDatabases.length;
+      for (const p of plan.protected) ctx.out.line(`keep ${p.id} (${p.why})`);
       for (const s of plan.expired) ctx.out.line(`${opts.dryRun ? 'would remove' : 'remove'} ${s.id} (${s.strategy}, ${s.createdAt})`);
       for (const s of plan.abandoned) ctx.out.line(`${opts.dryRun ? 'would remove' : 'remove'} ${s.id} (unfinished)`);
+      for (const d of plan.replacedDatabases) ctx.out.line(`${opts.dryRun ? 'would drop' : 'drop'} database ${d.name} (replaced by a restore on ${d.createdAt})`);
       if (total > 0 && !opts.dryRun) {
-        await confirmDestructive(`remove ${total} snapshot(s) from ${ctx.store.root}`, ctx.options.yes);
+        await confirmDestructive(`remove ${plan.expired.length + plan.abandoned.length} snapshot(s) from ${ctx.store.root} and drop ${plan.replacedDatabases.length} replaced database(s)`, ctx.options.yes);
         await applyPrune(ctx.store, plan, ctx.maybeTarget());
       }
       ctx.out.document({ dryRun: opts.dryRun, ...plan });

@@ -1,0 +1,35 @@
+import { Command } from 'commander';
+import { LifeboatError } from '../../errors.js';
+import { formatAge, recoveryStatus } from '../../recovery/status.js';
+import { contextOf } from '../context.js';
+import { formatBytes } from '../output.js';
+
+export function statusCommand(): Command {
+  return new Command('status')
+    .description('newest snapshot and drill, the store, and whether the recovery objectives hold (exit 27 when one does not)')
+    .action(async (_opts: object, cmd: Command) => {
+      const ctx = await contextOf(cmd);
+      const database = ctx.maybeTarget()?.database;
+      const status = await recoveryStatus(ctx.store, ctx.settings, database);
+      ctx.out.document(status);
+      const s = status.newestSnapshot;
+      ctx.out.line(`Database:         ${database ?? '(all in the store)'}`);
+      ctx.out.line(`Newest snapshot:  ${s ? `${s.id} (${s.strategy}), ${formatAge(s.ageSeconds)} old, ${s.verified ? 'verified' : 'not verified since written'}` : 'none'}`);
+      const g = status.newestGoodSnapshot;
+      ctx.out.line(`Newest verified:  ${g ? `${g.id}, ${formatAge(g.ageSeconds)} old` : 'none'}`);
+      const d = status.newestDrill;
+      ctx.out.line(`Newest drill:     ${d ? `${d.at}, ${d.ok ? `passed, restored in ${d.restoreSeconds?.toFixed(1)} s` : `FAILED (${d.error})`}` : 'none'}`);
+      ctx.out.line(`Store:            ${status.store.path}: ${status.store.snapshots} snapshot(s), ${formatBytes(status.store.bytesOnDisk)} on disk, ${formatBytes(status.store.bytesOnServer)} of clones on the server`);
+      const r = status.retention;
+      ctx.out.line(`Retention:        ${r.keep !== undefined ? `keep ${r.keep}` : 'no count limit'}${r.maxAgeDays !== undefined ? `, max ${r.maxAgeDays} days` : ''}`);
+      for (const [name, o] of [['RPO', status.objectives.rpo], ['RTO', status.objectives.rto]] as const) {
+        ctx.out.line(`${name}:              ${o ? `${o.holds ? 'holds' : 'MISSED'}: ${o.detail}` : 'not set'}`);
+      }
+      if (!status.ok) {
+        const missed = [status.objectives.rpo?.holds === false ? 'RPO' : '', status.objectives.rto?.holds === false ? 'RTO' : ''].filter(Boolean);
+        throw new LifeboatError('OBJECTIVE_MISSED', `Recovery objective ${missed.join(' and ')} missed.`, {
+          hint: missed.includes('RPO') ? 'Take and verify a snapshot (lifeboat snapshot && lifeboat verify latest).' : 'Run a drill (lifeboat drill) and check its restore time.',
+        });
+      }
+    });
+}

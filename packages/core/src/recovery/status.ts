@@ -1,0 +1,106 @@
+import type { Settings } from '../config/resolve.js';
+import { sizeOf } from '../store/files.js';
+import { type JournalEntry, readJournal } from '../store/journal.js';
+import type { Manifest } from '../store/manifest.js';
+import { listStore, type Store } from '../store/store.js';
+
+export interface Objective {
+  limitSeconds: number;
+  holds: boolean;
+  /** One line: the figure and the limit. */
+  detail: string;
+}
+
+export interface StatusReport {
+  database: string | undefined;
+  newestSnapshot: { id: string; createdAt: string; ageSeconds: number; strategy: string; verified: boolean } | undefined;
+  /** The newest snapshot verified (or drilled) since it was written. */
+  newestGoodSnapshot: { id: string; createdAt: string; ageSeconds: number } | undefined;
+  newestDrill: { at: string; snapshot: string; ok: boolean; restoreSeconds: number | undefined; error: string | undefined } | undefined;
+  store: { path: string; snapshots: number; bytesOnDisk: number; bytesOnServer: number };
+  retention: Settings['retention'];
+  objectives: { rpo: Objective | undefined; rto: Objective | undefined };
+  ok: boolean;
+}
+
+/** A snapshot is good once a verify or a drill passed on it after it was written. */
+export function verifiedSnapshots(journal: JournalEntry[], snapshots: Manifest[]): Set<string> {
+  const finished = new Map(snapshots.map((s) => [s.id, s.finishedAt]));
+  const good = new Set<string>();
+  for (const entry of journal) {
+    const id = String(entry.snapshot ?? '');
+    const passed = (entry.event === 'verify' || entry.event === 'drill') && entry.ok === true;
+    if (passed && finished.has(id) && entry.at >= finished.get(id)!) good.add(id);
+  }
+  return good;
+}
+
+/** Where recovery stands: newest snapshot and drill, the store, and whether the objectives hold. */
+export async function recoveryStatus(store: Store, settings: Settings, database: string | undefined, now = new Date()): Promise<StatusReport> {
+  const listing = await listStore(store);
+  const snapshots = listing.snapshots.filter((s) => database === undefined || s.database.name === database);
+  const journal = await readJournal(store);
+  const good = verifiedSnapshots(journal, snapshots);
+  const age = (iso: string) => Math.max(0, Math.round((now.getTime() - Date.parse(iso)) / 1000));
+  const newest = snapshots.at(-1);
+  const newestGood = [...snapshots].reverse().find((s) => good.has(s.id));
+  const drills = journal.filter((e) => e.event === 'drill' && (database === undefined || e.database === database));
+  const lastDrill = drills.at(-1);
+
+  const { rpoSeconds, rtoSeconds } = settings.objectives;
+  const rpo =
+    rpoSeconds === undefined
+      ? undefined
+      : {
+          limitSeconds: rpoSeconds,
+          holds: newestGood !== undefined && age(newestGood.createdAt) <= rpoSeconds,
+          detail: newestGood ? `newest good snapshot is ${formatAge(age(newestGood.createdAt))} old (limit ${formatAge(rpoSeconds)})` : `no verified snapshot (limit ${formatAge(rpoSeconds)})`,
+        };
+  const restoreSeconds = typeof lastDrill?.restoreSeconds === 'number' ? lastDrill.restoreSeconds : undefined;
+  const rto =
+    rtoSeconds === undefined
+      ? undefined
+      : {
+          limitSeconds: rtoSeconds,
+          holds: lastDrill?.ok === true && restoreSeconds !== undefined && restoreSeconds <= rtoSeconds,
+          detail: !lastDrill
+            ? `no drill recorded (limit ${formatAge(rtoSeconds)})`
+            : lastDrill.ok !== true
+              ? `the newest drill failed (limit ${formatAge(rtoSeconds)})`
+              : `the newest drill restored in ${restoreSeconds!.toFixed(1)} s (limit ${formatAge(rtoSeconds)})`,
+        };
+  let bytesOnDisk = 0;
+  try {
+    bytesOnDisk = await sizeOf(store.root);
+  } catch {
+    bytesOnDisk = 0;
+  }
+  return {
+    database,
+    newestSnapshot: newest && { id: newest.id, createdAt: newest.createdAt, ageSeconds: age(newest.createdAt), strategy: newest.strategy, verified: good.has(newest.id) },
+    newestGoodSnapshot: newestGood && { id: newestGood.id, createdAt: newestGood.createdAt, ageSeconds: age(newestGood.createdAt) },
+    newestDrill: lastDrill && {
+      at: lastDrill.at,
+      snapshot: String(lastDrill.snapshot),
+      ok: lastDrill.ok === true,
+      restoreSeconds,
+      error: typeof lastDrill.error === 'string' ? lastDrill.error : undefined,
+    },
+    store: {
+      path: store.root,
+      snapshots: snapshots.length,
+      bytesOnDisk,
+      bytesOnServer: snapshots.filter((s) => s.strategy === 'clone').reduce((sum, s) => sum + s.sizeBytes, 0),
+    },
+    retention: settings.retention,
+    objectives: { rpo, rto },
+    ok: (rpo?.holds ?? true) && (rto?.holds ?? true),
+  };
+}
+
+export function formatAge(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86400)} d`;
+}
