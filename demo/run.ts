@@ -117,6 +117,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     log('');
     await project.addMigration(SHIPPED_AT);
     const good = await deploy(log, project, adminUrl, database);
+    if (good.outcome !== 'applied') throw new Error(`the good deploy was not applied (outcome ${good.outcome})`);
     const { filled: shippedAtFilled } = await queryOne<{ filled: number }>(url, 'select count(shipped_at)::int as filled from orders');
     log('');
     log(`   shipped_at is now set on ${count(shippedAtFilled)} of ${count(seeded.orders)} orders (the shipped and delivered ones).`);
@@ -126,7 +127,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     section(log, 3, 'A bad deploy: archive the orders placed before 2023');
     await project.addMigration(ARCHIVE);
     log(`   New: migrations/${ARCHIVE}. It copies the old orders, with`);
-    log('   their items, into orders_archive, then deletes them from orders; but the delete has the wrong year:');
+    log('   their items, into orders_archive, then deletes them from orders; but the delete has');
+    log('   the wrong year:');
     log('');
     for (const line of await project.linesOf(ARCHIVE, '01-01')) log(`     ${line}`);
     log('');
@@ -136,7 +138,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const badBefore = await counts(url, SHOP_TABLES);
     const digestBefore = await digests(url);
     const bad = await deploy(log, project, adminUrl, database);
-    if (!bad.restore?.replaced) throw new Error(`the bad deploy was not rolled back (outcome ${bad.outcome})`);
+    if (bad.exitCode !== 21 || !bad.restore?.replaced) throw new Error(`the bad deploy was not caught and rolled back (outcome ${bad.outcome}, exit ${bad.exitCode})`);
     const badLeft = await counts(urlFor(adminUrl, bad.restore.replaced), SHOP_TABLES);
     const badAfter = await counts(url, SHOP_TABLES);
     const digestAfter = await digests(url);
@@ -155,6 +157,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     log(`   (${Object.keys(digestAfter).length} tables, knex_migrations included) is ${allSame ? 'identical to before the deploy' : 'DIFFERENT from before the deploy'}.`);
     log(`   The database as the migration left it is kept as "${bad.restore.replaced}".`);
     log('');
+    if (!allSame) throw new Error('after the rollback, the database differs from before the bad deploy');
 
     // ── 4. The fix ────────────────────────────────────────────────────────
     section(log, 4, 'The fix, deployed again');
@@ -167,6 +170,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     log('');
     const fixedBefore = await counts(url, SHOP_TABLES);
     const fixed = await deploy(log, project, adminUrl, database);
+    if (fixed.outcome !== 'applied') throw new Error(`the fixed deploy was not applied (outcome ${fixed.outcome})`);
     const fixedAfter = await counts(url, SHOP_TABLES);
     const archived = await queryOne<{ orders: number; items: number }>(
       url,
@@ -194,10 +198,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     );
     log('');
 
-    if (good.outcome !== 'applied') throw new Error(`the good deploy was not applied (outcome ${good.outcome})`);
-    if (bad.exitCode !== 21) throw new Error(`the bad deploy exited ${bad.exitCode}, not 21 (outcome ${bad.outcome})`);
-    if (!allSame) throw new Error('after the rollback, the database differs from before the bad deploy');
-    if (fixed.outcome !== 'applied') throw new Error(`the fixed deploy was not applied (outcome ${fixed.outcome})`);
     result = {
       database,
       server: { embedded: embedded !== undefined, version },

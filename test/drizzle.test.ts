@@ -29,9 +29,9 @@ const sha256 = async (file: string) => createHash('sha256').update((await readFi
 
 const ARCHIVE = `CREATE TABLE archived_orders (id integer PRIMARY KEY, total numeric(10,2));
 --> statement-breakpoint
-INSERT INTO archived_orders SELECT id, total FROM orders WHERE id <= 100;
---> statement-breakpoint
-DELETE FROM orders WHERE id <= 100;`;
+INSERT INTO archived_orders SELECT id, total FROM orders WHERE id <= 100;`;
+/** The archive, then a delete and a statement that fails. */
+const ARCHIVE_AND_FAIL = `${ARCHIVE}\n--> statement-breakpoint\nDELETE FROM orders WHERE id <= 100;\n--> statement-breakpoint\nSELECT 1 / 0;\n`;
 
 /** The real drizzle-kit 0.31 CLI under `lifeboat drizzle-kit migrate`. */
 describe('lifeboat drizzle-kit migrate', () => {
@@ -76,7 +76,7 @@ describe('lifeboat drizzle-kit migrate', () => {
   it('a failing migration: rolled back to the identical database, the migrations table included; the fixed file then deploys', async () => {
     const { db, project, deploy } = await setup();
     const before = await stateOf(db.url);
-    const tag = await project.addMigration('archive', `${ARCHIVE}\n--> statement-breakpoint\nSELECT 1 / 0;\n`);
+    const tag = await project.addMigration('archive', ARCHIVE_AND_FAIL);
     const failed = await deploy();
     expect(failed.exitCode, failed.stderr).toBe(20);
     const report = json(failed);
@@ -224,11 +224,11 @@ describe('which database drizzle-kit migrates', () => {
     cliAdapter.prepare({ args, cwd: dir, env, databaseUrl, databaseUrlSource: '--database-url' });
 
   it('a fixed URL in drizzle.config.ts: used; another database given to Lifeboat is refused', async () => {
-    const p = await project("export default { dialect: 'postgresql', dbCredentials: { url: 'postgres://app:pw@db.internal:5432/shop' } };\n");
-    expect(await prepare(p.dir)).toMatchObject({ guarded: true, databaseUrl: 'postgres://app:pw@db.internal:5432/shop', databaseUrlSource: `dbCredentials.url in ${join(p.dir, 'drizzle.config.ts')}` });
-    await expect(prepare(p.dir, 'postgres://app:pw@elsewhere:5432/shop')).rejects.toMatchObject({ code: 'URL_INVALID', message: expect.stringMatching(/not the one dbCredentials\.url in .* names \(postgres:\/\/app:\*\*\*@db\.internal:5432\/shop\)/) });
+    const p = await project("export default { dialect: 'postgresql', dbCredentials: { url: 'postgres://app:app-pw@db.internal:5432/shop' } };\n");
+    expect(await prepare(p.dir)).toMatchObject({ guarded: true, databaseUrl: 'postgres://app:app-pw@db.internal:5432/shop', databaseUrlSource: `dbCredentials.url in ${join(p.dir, 'drizzle.config.ts')}` });
+    await expect(prepare(p.dir, 'postgres://app:app-pw@elsewhere:5432/shop')).rejects.toMatchObject({ code: 'URL_INVALID', message: expect.stringMatching(/not the one dbCredentials\.url in .* names \(postgres:\/\/app:\*\*\*@db\.internal:5432\/shop\)/) });
     // The same database under another spelling is no conflict.
-    expect(await prepare(p.dir, 'postgres://app:pw@db.internal/shop?sslmode=disable')).toMatchObject({ databaseUrl: 'postgres://app:pw@db.internal/shop?sslmode=disable' });
+    expect(await prepare(p.dir, 'postgres://app:app-pw@db.internal/shop?sslmode=disable')).toMatchObject({ databaseUrl: 'postgres://app:app-pw@db.internal/shop?sslmode=disable' });
   });
 
   it('host/port/user/password/database parts (and ssl), --config, the migrations folder and table', async () => {
@@ -246,8 +246,15 @@ describe('which database drizzle-kit migrates', () => {
   it('an unset variable: the URL Lifeboat was given goes to drizzle-kit through it', async () => {
     const p = await project("export default { dialect: 'postgresql', dbCredentials: { url: process.env.DATABASE_URL } };\n");
     expect(await prepare(p.dir)).toMatchObject({ databaseUrl: undefined, databaseUrlSource: expect.stringMatching(/dbCredentials\.url in .* is not set/) });
-    const prepared = await prepare(p.dir, 'postgres://u:p@chosen:5432/app');
-    expect(prepared).toMatchObject({ databaseUrl: 'postgres://u:p@chosen:5432/app', databaseUrlSource: '--database-url, also given to drizzle-kit as DATABASE_URL' });
+    const prepared = await prepare(p.dir, 'postgres://u:chosen-pw@chosen:5432/app');
+    expect(prepared).toMatchObject({ databaseUrl: 'postgres://u:chosen-pw@chosen:5432/app', databaseUrlSource: '--database-url, also given to drizzle-kit as DATABASE_URL' });
+  });
+
+  it('a URL from another variable: found by its value, and given the override', async () => {
+    const p = await project("export default { dialect: 'postgresql', dbCredentials: { url: process.env.APP_DB_URL } };\n");
+    const env = { APP_DB_URL: 'postgres://u:app-db-pw@configured:5432/app' };
+    expect(await prepare(p.dir, undefined, env)).toMatchObject({ databaseUrl: env.APP_DB_URL, databaseUrlSource: expect.stringMatching(/^APP_DB_URL \(read by dbCredentials\.url in .*\)$/) });
+    expect(await prepare(p.dir, 'postgres://u:other-pw@other:5432/app', env)).toMatchObject({ databaseUrlSource: '--database-url, also given to drizzle-kit as APP_DB_URL' });
   });
 
   it('not PostgreSQL, or no config: a clear error', async () => {
@@ -293,10 +300,10 @@ describe('guardedMigrate() from code', () => {
     const { db, project, pool, app, migrate } = await setup();
     const before = await stateOf(db.url);
     await app.select().from(customers); // the app's pool holds an idle connection when the rollback swaps the database
-    const tag = await project.addMigration('archive', `${ARCHIVE}\n--> statement-breakpoint\nSELECT 1 / 0;\n`);
+    const tag = await project.addMigration('archive', ARCHIVE_AND_FAIL);
     const failure = await migrate().catch((error: unknown) => error);
     expect(failure).toMatchObject({ code: 'DEPLOY_FAILED_ROLLED_BACK', report: { outcome: 'migration-failed-rolled-back', pending: [tag] } });
-    expect((failure as { report: { tool: { error: string } } }).report.tool.error).toMatch(/division by zero|Failed query: SELECT 1 \/ 0/);
+    expect((failure as { report: { tool: { error: string } } }).report.tool.error).toMatch(/^division by zero \(Failed query: SELECT 1 \/ 0;\)$/);
     expect(await stateOf(db.url)).toEqual(before);
     expect(await app.select().from(customers)).toHaveLength(50);
     expect(pool.totalCount).toBeGreaterThan(0);

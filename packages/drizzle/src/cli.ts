@@ -14,17 +14,17 @@ export const cliAdapter: CliAdapter = {
     const kit = findDrizzleKit(cwd);
     const describe = `drizzle-kit ${args.join(' ')}`;
     if (args[0] !== 'migrate') {
-      return { guarded: false, databaseUrl: undefined, databaseUrlSource: '', run: commandRun(process.execPath, [kit.bin, ...args], { cwd, describe }) };
+      return { guarded: false, databaseUrl: undefined, databaseUrlSource: '', run: commandRun(process.execPath, [kit, ...args], { cwd, describe }) };
     }
     const file = configFile(cwd, args);
-    const database = await resolveDatabase((variables) => loadDrizzleConfig(file, cwd, { ...env, ...variables }, kit), databaseUrl, databaseUrlSource);
+    const database = await resolveDatabase((variables) => loadDrizzleConfig(file, cwd, { ...env, ...variables }), databaseUrl, databaseUrlSource);
     const { config } = database;
     return {
       guarded: true,
       databaseUrl: database.url,
       databaseUrlSource: database.source,
       adapter: drizzleMigrations({ folder: config.out, table: config.migrationsTable, schema: config.migrationsSchema }),
-      run: commandRun(process.execPath, [kit.bin, ...args], { cwd, env: database.env, describe }),
+      run: commandRun(process.execPath, [kit, ...args], { cwd, env: database.env, describe }),
     };
   },
 };

@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { LifeboatError } from '@lifeboat/core';
-import type { DrizzleKit } from './kit.js';
+import { importFile, LifeboatError } from '@lifeboat/core';
 import { type ConnectionParts, partsUrl } from './url.js';
 
 /** What Lifeboat reads from drizzle.config.*, with drizzle-kit's defaults applied. */
@@ -20,35 +17,6 @@ export interface DrizzleConfig {
   /** Environment variables whose value is the config's `url` once the config ran (it reads one of them). */
   urlVariables: string[];
 }
-
-/** What the config evaluates to, as the child process reports it. */
-interface Evaluated {
-  config: Record<string, unknown>;
-  urlVariables: string[];
-}
-
-const MARKER = '__lifeboat_drizzle_config__';
-
-/**
- * Runs the config the way drizzle-kit does (tsx's require hook, then `require(file)`),
- * in a child process: the config may load .env files or read variables, and Lifeboat
- * needs to run it with another environment to see where its URL comes from.
- */
-const EVALUATE = `
-const [tsxApi, file, marker] = process.argv.slice(1);
-if (tsxApi) require(tsxApi).register();
-const loaded = require(file);
-const config = (loaded && loaded.default) || loaded || {};
-const credentials = config.dbCredentials && typeof config.dbCredentials === 'object' ? config.dbCredentials : config;
-const url = typeof credentials.url === 'string' && credentials.url !== '' ? credentials.url : undefined;
-const urlVariables = url === undefined ? [] : Object.keys(process.env).filter((name) => process.env[name] === url);
-const seen = new WeakSet();
-const json = JSON.stringify({ config, urlVariables }, (key, value) => {
-  if (typeof value === 'object' && value !== null) { if (seen.has(value)) return undefined; seen.add(value); }
-  return typeof value === 'bigint' ? String(value) : value;
-});
-process.stdout.write('\\n' + marker + json + '\\n');
-`;
 
 /** drizzle-kit's own choice: --config, else drizzle.config.ts, then .js, then .json in the working folder. */
 export function configFile(cwd: string, args: string[]): string {
@@ -73,8 +41,8 @@ export function configFile(cwd: string, args: string[]): string {
  * The config as drizzle-kit's `migrate` sees it with this environment: dialect (must
  * be postgresql), out, migrations.table and .schema, and the database.
  */
-export async function loadDrizzleConfig(file: string, cwd: string, env: NodeJS.ProcessEnv, kit: DrizzleKit): Promise<DrizzleConfig> {
-  const { config, urlVariables } = await evaluate(file, cwd, env, kit);
+export async function loadDrizzleConfig(file: string, cwd: string, env: NodeJS.ProcessEnv): Promise<DrizzleConfig> {
+  const { config, urlVariables } = await evaluate(file, env);
   if (config.dialect !== 'postgresql') {
     throw new LifeboatError('CONFIG_INVALID', `${file} has dialect ${JSON.stringify(config.dialect ?? null)}; Lifeboat protects PostgreSQL databases only.`, {
       hint: "Lifeboat guards drizzle-kit migrate for dialect: 'postgresql'.",
@@ -102,20 +70,27 @@ export async function loadDrizzleConfig(file: string, cwd: string, env: NodeJS.P
   };
 }
 
-async function evaluate(file: string, cwd: string, env: NodeJS.ProcessEnv, kit: DrizzleKit): Promise<Evaluated> {
-  const args = ['-e', EVALUATE, kit.tsxApi ?? '', file, MARKER];
-  let stdout: string;
+/**
+ * The config's default export, run with `env` as process.env for the time it runs (it may
+ * read variables, or load .env into process.env, which then stays out of Lifeboat's own),
+ * and the variables whose value is its URL once it ran.
+ */
+async function evaluate(file: string, env: NodeJS.ProcessEnv): Promise<{ config: Record<string, unknown>; urlVariables: string[] }> {
+  const real = process.env;
+  process.env = { ...env };
   try {
-    ({ stdout } = await promisify(execFile)(process.execPath, args, { cwd, env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }));
+    const config = ((await importFile(file)) ?? {}) as Record<string, unknown>;
+    const credentials = (typeof config.dbCredentials === 'object' && config.dbCredentials !== null ? config.dbCredentials : config) as { url?: unknown };
+    const url = typeof credentials.url === 'string' && credentials.url !== '' ? credentials.url : undefined;
+    const urlVariables = url === undefined ? [] : Object.keys(process.env).filter((name) => process.env[name] === url);
+    return { config, urlVariables };
   } catch (error) {
-    const stderr = String((error as { stderr?: unknown }).stderr ?? '');
-    const reason = stderr.split('\n').find((line) => /^\w*Error\b|^Error:/.test(line.trim())) ?? (error as Error).message.split('\n')[0];
-    throw new LifeboatError('CONFIG_INVALID', `drizzle-kit could not load ${file}: ${reason?.trim()}`, {
-      hint: 'Check that `npx drizzle-kit migrate` reads it; it must export the config as its default export.',
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new LifeboatError('CONFIG_INVALID', `${file} could not be loaded: ${message}`, {
+      hint: 'Fix the error in the file; drizzle-kit needs it to export the config as its default export.',
       cause: error,
     });
+  } finally {
+    process.env = real;
   }
-  const line = stdout.split('\n').findLast((l) => l.startsWith(MARKER));
-  if (!line) throw new LifeboatError('CONFIG_INVALID', `${file} did not evaluate to a config.`);
-  return JSON.parse(line.slice(MARKER.length)) as Evaluated;
 }

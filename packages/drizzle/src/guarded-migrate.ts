@@ -48,8 +48,12 @@ export async function guardedMigrate(db: GuardableDatabase, config: MigrationCon
     run: {
       describe: 'drizzle-orm migrate()',
       async run() {
-        await migrate(db as never, config);
-        return { exitCode: 0 };
+        try {
+          await migrate(db as never, config);
+          return { exitCode: 0 };
+        } catch (error) {
+          return { exitCode: 1, error: failure(error) };
+        }
       },
       beforeRestore: app.beforeRestore,
       afterRestore: app.afterRestore,
@@ -62,4 +66,11 @@ export async function guardedMigrate(db: GuardableDatabase, config: MigrationCon
     ...(options.signal ? { signal: options.signal } : {}),
   });
   return assertDeployed(report);
+}
+
+/** drizzle's DrizzleQueryError says only "Failed query: …"; the database's reason is its cause. */
+function failure(error: unknown): string {
+  const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').replace(/ params: $/, '').trim();
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined;
+  return cause ? `${cause} (${message})` : message;
 }

@@ -3,4 +3,4 @@ export { guardedMigrate, type GuardableDatabase, type GuardedMigrateOptions } fr
 export { drizzleMigrations, type DrizzleMigrationsOptions } from './adapter.js';
 export { configFile, loadDrizzleConfig, type DrizzleConfig } from './config.js';
 export { resolveDatabase, type ConfigLoader, type ResolvedDatabase } from './database.js';
-export { findDrizzleKit, type DrizzleKit } from './kit.js';
+export { findDrizzleKit } from './kit.js';

@@ -43,7 +43,7 @@ function policyKeeps(policy: RetentionPolicy, index: number, createdAt: string, 
  * databases restores replaced follow the same policy, per database (`server`: a
  * connection to list them; without one they are left alone).
  */
-export async function planPrune(store: Store, policy: RetentionPolicy, now = new Date(), server?: pg.Client): Promise<PrunePlan> {
+export async function planPrune(store: Store, policy: RetentionPolicy, now = new Date(), server?: { client: pg.Client; database: string }): Promise<PrunePlan> {
   const listing = await listStore(store);
   const journal = await readJournal(store);
   const keep = new Map<string, string>();
@@ -71,7 +71,7 @@ export async function planPrune(store: Store, policy: RetentionPolicy, now = new
   const abandoned = listing.incomplete
     .filter((entry) => !entry.inProgress)
     .map((entry) => ({ id: entry.id, ...(entry.marker?.cloneDatabase ? { cloneDatabase: entry.marker.cloneDatabase } : {}) }));
-  const replacedDatabases = server ? await expiredReplacedDatabases(server, policy, now) : [];
+  const replacedDatabases = server ? await expiredReplacedDatabases(server.client, server.database, policy, now) : [];
   return {
     replacedDatabases,
     protected: [...keep].map(([id, why]) => ({ id, why })),
@@ -81,9 +81,9 @@ export async function planPrune(store: Store, policy: RetentionPolicy, now = new
   };
 }
 
-/** `<db>__lifeboat_replaced_<YYYYMMDDHHMMSS>[_n]` databases the policy lets go, newest kept first per database. */
-async function expiredReplacedDatabases(server: pg.Client, policy: RetentionPolicy, now: Date): Promise<PrunePlan['replacedDatabases']> {
-  const { rows } = await server.query<{ datname: string }>("select datname from pg_database where datname like '%\\_\\_lifeboat\\_replaced\\_%'");
+/** `<database>__lifeboat_replaced_<YYYYMMDDHHMMSS>[_n]` copies the policy lets go, newest first. Other databases' copies are not ours to touch. */
+async function expiredReplacedDatabases(server: pg.Client, database: string, policy: RetentionPolicy, now: Date): Promise<PrunePlan['replacedDatabases']> {
+  const { rows } = await server.query<{ datname: string }>('select datname from pg_database where starts_with(datname, $1)', [`${database}__lifeboat_replaced_`]);
   const parsed = rows.flatMap(({ datname }) => {
     const match = /^(.*)__lifeboat_replaced_(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:_(\d+))?$/.exec(datname);
     if (!match) return [];
@@ -91,12 +91,12 @@ async function expiredReplacedDatabases(server: pg.Client, policy: RetentionPoli
     return [{ name: datname, live: live!, createdAt: `${y}-${mo}-${d}T${h}:${mi}:${s}Z`, order: Number(n ?? 1) }];
   });
   const expired: PrunePlan['replacedDatabases'] = [];
-  for (const live of new Set(parsed.map((p) => p.live))) {
-    const own = parsed.filter((p) => p.live === live).sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.order - a.order);
-    own.forEach((db, index) => {
+  parsed
+    .filter((p) => p.live === database)
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.order - a.order)
+    .forEach((db, index) => {
       if (!policyKeeps(policy, index, db.createdAt, now)) expired.push({ name: db.name, createdAt: db.createdAt });
     });
-  }
   return expired;
 }
 

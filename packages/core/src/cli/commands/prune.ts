@@ -19,7 +19,9 @@ export function pruneCommand(): Command {
       // With a database URL, the databases restores replaced are pruned by the same policy.
       const target = ctx.maybeTarget();
       const server = target ? await connectMaintenance(target) : undefined;
-      const plan = await planPrune(ctx.store, policy, new Date(), server).finally(() => server?.end().catch(() => {}));
+      const plan = await planPrune(ctx.store, policy, new Date(), server && target ? { client: server, database: target.database } : undefined).finally(() =>
+        server?.end().catch(() => {}),
+      );
       const total = plan.expired.length + plan.abandoned.length + plan.replacedDatabases.length;
       for (const p of plan.protected) ctx.out.line(`keep ${p.id} (${p.why})`);
       for (const s of plan.expired) ctx.out.line(`${opts.dryRun ? 'would remove' : 'remove'} ${s.id} (${s.strategy}, ${s.createdAt})`);
