@@ -344,6 +344,25 @@ describe('guardedMigrate() from code', () => {
     expect(check(report, 'migrations').summary).toBe('3 applied of 3 journal entries in "ops"."my_migrations"');
   });
 
+  it('a single pg Client: the rollback ends its session without crashing the app, and says so', async () => {
+    const db = await dbs.create('drizzle_client');
+    const project = await makeDrizzleProject({ databaseUrl: db.url });
+    projects.push(project);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const notes: string[] = [];
+      const app = drizzle(client);
+      const config = { migrationsFolder: project.migrationsDir };
+      expect(await guardedMigrate(app, config, { cwd: project.dir, onNotice: (m) => notes.push(m) })).toMatchObject({ outcome: 'applied', snapshot: { strategy: 'dump' } });
+      await project.addMigration('bad', 'DELETE FROM orders;\n');
+      await expect(guardedMigrate(app, config, { cwd: project.dir, onNotice: (m) => notes.push(m) })).rejects.toMatchObject({ code: 'CHECKS_FAILED_ROLLED_BACK' });
+      expect(notes.join('\n')).toMatch(/the rollback closed the drizzle db's pg Client \(a Client cannot reconnect\)/);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  });
+
   it('postgres.js: rolled back, and the db reconnects by itself', async () => {
     const db = await dbs.create('drizzle_pjs');
     const project = await makeDrizzleProject({ databaseUrl: db.url });
