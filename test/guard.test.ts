@@ -118,7 +118,7 @@ describe('guarded deploys (lifeboat run)', () => {
     expect(json(small).checks.find((c: { name: string }) => c.name === 'data-preservation').allowed).toEqual(['table public.orders lost 25 of 500 rows (5%)']);
     const big = await deploy([], await migration('delete from orders where id > 100;'));
     expect(big.exitCode).toBe(21);
-    expect(json(big).checks.find((c: { name: string }) => c.name === 'data-preservation').problems).toEqual(['table public.orders lost 375 of 475 rows (78.9%)']);
+    expect(json(big).checks.find((c: { name: string }) => c.name === 'data-preservation').problems).toEqual(['table public.orders lost 375 of 475 rows (78.9%), beyond the allowance (allow.rowLoss: at most 10%)']);
   });
 
   it('dropping an empty column is not data loss', async () => {

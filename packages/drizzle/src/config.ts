@@ -42,7 +42,7 @@ export function configFile(cwd: string, args: string[]): string {
  * be postgresql), out, migrations.table and .schema, and the database.
  */
 export async function loadDrizzleConfig(file: string, cwd: string, env: NodeJS.ProcessEnv): Promise<DrizzleConfig> {
-  const { config, urlVariables } = await evaluate(file, env);
+  const { config, envAfter } = await evaluate(file, env);
   if (config.dialect !== 'postgresql') {
     throw new LifeboatError('CONFIG_INVALID', `${file} has dialect ${JSON.stringify(config.dialect ?? null)}; Lifeboat protects PostgreSQL databases only.`, {
       hint: "Lifeboat guards drizzle-kit migrate for dialect: 'postgresql'.",
@@ -58,32 +58,30 @@ export async function loadDrizzleConfig(file: string, cwd: string, env: NodeJS.P
     });
   }
   const byParts = typeof credentials.host === 'string' && credentials.host !== '' && typeof credentials.database === 'string' && credentials.database !== '';
+  const url = byParts ? partsUrl(credentials) : typeof credentials.url === 'string' && credentials.url !== '' ? credentials.url : undefined;
   const migrations = (config.migrations ?? {}) as { table?: string; schema?: string };
   return {
     file,
     out: resolve(cwd, typeof config.out === 'string' ? config.out : 'drizzle'),
     migrationsTable: migrations.table ?? '__drizzle_migrations',
     migrationsSchema: migrations.schema ?? 'drizzle',
-    url: byParts ? partsUrl(credentials) : typeof credentials.url === 'string' && credentials.url !== '' ? credentials.url : undefined,
+    url,
     urlSetting: byParts ? 'dbCredentials (host, port, user, password, database)' : 'dbCredentials.url',
-    urlVariables: byParts ? [] : urlVariables,
+    urlVariables: byParts || url === undefined ? [] : Object.keys(envAfter).filter((name) => envAfter[name] === url),
   };
 }
 
 /**
- * The config's default export, run with `env` as process.env for the time it runs (it may
- * read variables, or load .env into process.env, which then stays out of Lifeboat's own),
- * and the variables whose value is its URL once it ran.
+ * The config's default export, run with `env` as process.env for the time it runs, and that
+ * environment as the config left it: it may load .env files into it (dotenv), which then
+ * stay out of Lifeboat's own.
  */
-async function evaluate(file: string, env: NodeJS.ProcessEnv): Promise<{ config: Record<string, unknown>; urlVariables: string[] }> {
+async function evaluate(file: string, env: NodeJS.ProcessEnv): Promise<{ config: Record<string, unknown>; envAfter: NodeJS.ProcessEnv }> {
   const real = process.env;
-  process.env = { ...env };
+  const envAfter = { ...env };
+  process.env = envAfter;
   try {
-    const config = ((await importFile(file)) ?? {}) as Record<string, unknown>;
-    const credentials = (typeof config.dbCredentials === 'object' && config.dbCredentials !== null ? config.dbCredentials : config) as { url?: unknown };
-    const url = typeof credentials.url === 'string' && credentials.url !== '' ? credentials.url : undefined;
-    const urlVariables = url === undefined ? [] : Object.keys(process.env).filter((name) => process.env[name] === url);
-    return { config, urlVariables };
+    return { config: ((await importFile(file)) ?? {}) as Record<string, unknown>, envAfter };
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new LifeboatError('CONFIG_INVALID', `${file} could not be loaded: ${message}`, {

@@ -18,15 +18,23 @@ export interface Allowances {
   droppedColumns: string[];
 }
 
-/** Whether losing `lost` of `before` rows of this table is within an allowance that names it. */
-function rowLossAllowed(list: RowLossAllowance[], table: { schema: string; name: string; parent?: string }, lost: number, before: number): boolean {
-  return list.some((entry) => {
-    if (typeof entry === 'string') return matches([entry], table);
-    if (!matches([entry.table], table)) return false;
-    if (entry.max !== undefined && lost > entry.max) return false;
-    if (entry.maxPercent !== undefined && lost * 100 > entry.maxPercent * before) return false;
-    return true;
-  });
+/**
+ * Whether losing `lost` of `before` rows of this table is within an allowance that names
+ * it; when an allowance names it but the loss is beyond its bound, which bound.
+ */
+function rowLossAllowed(list: RowLossAllowance[], table: { schema: string; name: string; parent?: string }, lost: number, before: number): { ok: boolean; beyond?: string } {
+  let beyond: string | undefined;
+  for (const entry of list) {
+    if (typeof entry === 'string') {
+      if (matches([entry], table)) return { ok: true };
+      continue;
+    }
+    if (!matches([entry.table], table)) continue;
+    if (entry.max !== undefined && lost > entry.max) beyond = `at most ${fmt(entry.max)} rows`;
+    else if (entry.maxPercent !== undefined && lost * 100 > entry.maxPercent * before) beyond = `at most ${entry.maxPercent}%`;
+    else return { ok: true };
+  }
+  return beyond ? { ok: false, beyond } : { ok: false };
 }
 
 /** Whether an allowance names this table (or, for a partition, its partitioned table), or this column. */
@@ -65,7 +73,9 @@ export function dataPreservation(before: DatabaseState, after: DatabaseState, al
       estimated++;
     } else if (now.rows < table.rows) {
       const lost = table.rows - now.rows;
-      judge(`table ${key} lost ${fmt(lost)} of ${fmt(table.rows)} rows (${percent(lost, table.rows)})`, rowLossAllowed(allow.rowLoss, table, lost, table.rows));
+      const verdict = rowLossAllowed(allow.rowLoss, table, lost, table.rows);
+      const bound = verdict.beyond ? `, beyond the allowance (allow.rowLoss: ${verdict.beyond})` : '';
+      judge(`table ${key} lost ${fmt(lost)} of ${fmt(table.rows)} rows (${percent(lost, table.rows)})${bound}`, verdict.ok);
     }
     const remaining = new Set(now.columns ?? []);
     for (const column of table.filledColumns ?? []) {

@@ -30,8 +30,9 @@ export function printDeployReport(out: Output, report: DeployReport): void {
     const kept = report.outcome === 'applied' ? 'kept as the restore point' : 'kept';
     out.line(`  snapshot    ${report.snapshot.id} (${report.snapshot.strategy}, ${formatBytes(report.snapshot.sizeBytes)}), ${kept}`);
   }
+  if (report.restore && report.checks.length > 0) out.line('  checks      (of the database as the migration left it, before the rollback)');
   report.checks.forEach((check, i) => {
-    out.line(`  ${i === 0 ? 'checks    ' : '          '}  ${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.summary}`);
+    out.line(`  ${i === 0 && !report.restore ? 'checks    ' : '          '}  ${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.summary}`);
     for (const problem of check.problems) out.line(`                     - ${problem}`);
     for (const allowed of check.allowed) out.line(`                     - allowed: ${allowed}`);
   });

@@ -7,7 +7,7 @@ import type { DataClass } from './schema.js';
 
 /** Everything a command needs to know, from the config file, then flags over it. */
 export interface Settings {
-  /** The database URL from the config file, if it names one (flags and DATABASE_URL come first). */
+  /** The database URL from the config file, if it names one (after --database-url, before DATABASE_URL). */
   databaseUrl: string | undefined;
   store: string;
   strategy: StrategyName;

@@ -26,7 +26,7 @@ export type DataClass = (typeof DATA_CLASSES)[number];
 
 export const configSchema = z
   .object({
-    /** The database; `--database-url` and `DATABASE_URL` take precedence. */
+    /** The database; `--database-url` comes first, this second, then `DATABASE_URL`. */
     databaseUrl: z.string().optional(),
     /** The snapshot store folder, relative to the config file. Default `.lifeboat`. */
     store: z.string().optional(),

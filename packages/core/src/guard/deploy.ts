@@ -43,7 +43,7 @@ export interface DeployReport {
   pending: string[] | undefined;
   /** Migrations recorded as applied by this run. */
   migrated: string[] | undefined;
-  snapshot: { id: string; strategy: Manifest['strategy']; strategyReason: string; sizeBytes: number } | undefined;
+  snapshot: { id: string; strategy: Manifest['strategy']; strategyReason: string; sizeBytes: number; cloneDatabase?: string } | undefined;
   checks: CheckResult[];
   restore: RestoreResult | undefined;
   /** Set when the rollback itself failed: what happened and the commands to recover by hand. */
@@ -144,7 +144,13 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       signal,
     }).finally(() => snapshotProgress?.stop());
     timings.snapshotMs = Date.now() - snapshotStart;
-    report.snapshot = { id: manifest.id, strategy: manifest.strategy, strategyReason: manifest.strategyReason, sizeBytes: manifest.sizeBytes };
+    report.snapshot = {
+      id: manifest.id,
+      strategy: manifest.strategy,
+      strategyReason: manifest.strategyReason,
+      sizeBytes: manifest.sizeBytes,
+      ...(manifest.clone ? { cloneDatabase: manifest.clone.database } : {}),
+    };
     notice(`snapshot ${manifest.id} (${manifest.strategy}) taken; running ${run.describe}`);
     if (signal.aborted) throw interrupted();
 

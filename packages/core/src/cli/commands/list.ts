@@ -16,6 +16,7 @@ export function listCommand(): Command {
         strategy: s.strategy,
         reason: s.reason,
         label: s.label ?? null,
+        cloneDatabase: s.clone?.database ?? null,
         sizeBytes: s.sizeBytes,
         tables: s.tables.length,
         rows: s.tables.reduce((sum, t) => sum + t.rows, 0),
