@@ -27,7 +27,7 @@ describe('the demo (pnpm demo), on the test server', () => {
     expect(bad).toMatchObject({ outcome: 'checks-failed-rolled-back', exitCode: 21 });
     expect(bad.snapshot?.strategy).toBe('clone');
     expect(dataCheck(bad).ok).toBe(false);
-    expect(dataCheck(bad).problems).toContain('table public.orders lost 4,000 of 6,000 rows (66.7%)');
+    expect(dataCheck(bad).problems).toContain('table public.orders lost 4,000 of 6,000 rows (66.7%), beyond the allowance (allow.rowLoss: at most 25%)');
     expect(result.bad.left).toMatchObject({ orders: 2000, orders_archive: 1200 });
     expect(result.bad.ordersInNeitherTable).toBe(2800);
     // After the rollback: the database as before the deploy, every row of every table.
@@ -45,7 +45,7 @@ describe('the demo (pnpm demo), on the test server', () => {
     // It told the story.
     const text = lines.join('\n');
     for (const heading of ['1. The shop', '2. A good deploy', '3. A bad deploy', '4. The fix', '5. Timings']) expect(text).toContain(heading);
-    expect(text).toContain('table public.orders lost 4,000 of 6,000 rows (66.7%)');
+    expect(text).toContain('table public.orders lost 4,000 of 6,000 rows (66.7%), beyond the allowance (allow.rowLoss: at most 25%)');
     expect(text).toContain('identical to before the deploy');
     expect(text).not.toContain(new URL(adminUrl()).password || '\u0000');
 

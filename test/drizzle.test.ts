@@ -51,8 +51,7 @@ describe('lifeboat drizzle-kit migrate', () => {
       const first = await project.run(['migrate']);
       expect(first.exitCode, first.stdout + first.stderr).toBe(0);
     }
-    const deploy = (flags: string[] = [], env: Record<string, string> = {}) =>
-      lifeboat([...flags, '--json', 'drizzle-kit', 'migrate'], { cwd: project.dir, url: db.url, env });
+    const deploy = () => lifeboat(['--json', 'drizzle-kit', 'migrate'], { cwd: project.dir, url: db.url });
     return { db, project, deploy };
   }
 
@@ -159,7 +158,7 @@ describe('lifeboat drizzle-kit migrate', () => {
 
     // An applied migration edited afterwards: its recorded hash no longer matches; drizzle would never re-run it.
     const before = await stateOf(db.url, 'ops.my_migrations');
-    await writeFile(join(project.migrationsDir, '0001_seed.sql'), '-- edited\n');
+    await project.rewriteMigration('0001_seed', '-- edited\n');
     await project.addMigration('tier', 'ALTER TABLE customers ADD COLUMN tier text;\n');
     const edited = await deploy();
     expect(edited.exitCode, edited.stderr).toBe(21);
