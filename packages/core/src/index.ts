@@ -30,6 +30,7 @@ export { resolveSettings, type SettingFlags, type Settings } from './config/reso
 export { type CheckResult, judged, passed } from './checks/result.js';
 export type { CliAdapter, CliAdapterInput, MigrationAdapter, MigrationRun, PreparedCommand, RunOutcome } from './guard/adapter.js';
 export { commandRun } from './guard/command-run.js';
+export { flagValue } from './guard/tool-args.js';
 export { type DeployOutcome, type DeployReport, guardedDeploy, type GuardedDeployOptions } from './guard/deploy.js';
 export { assertDeployed, deployWith, type DeployWithOptions } from './guard/programmatic.js';
 export { type DiscardReport, discardReport, type TableDiscard } from './recovery/discard.js';

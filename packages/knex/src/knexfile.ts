@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { importFile, LifeboatError } from '@lifeboat/core';
+import { flagValue, importFile, LifeboatError } from '@lifeboat/core';
 import type { Knex } from 'knex';
 
 /** The knex CLI's own options that change what it migrates. */
@@ -11,16 +11,6 @@ export interface KnexCliOptions {
   env: string;
   migrationsDirectory: string | undefined;
   migrationsTableName: string | undefined;
-}
-
-/** `--flag value` or `--flag=value`. */
-function flagValue(args: string[], flag: string): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === flag) return args[i + 1];
-    if (arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
-  }
-  return undefined;
 }
 
 /** Read knex's flags as the knex CLI does (`--cwd` first, then `--knexfile` relative to it). */

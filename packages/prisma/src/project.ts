@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { LifeboatError } from '@lifeboat/core';
+import { flagValue, LifeboatError } from '@lifeboat/core';
 import { loadPrismaConfig, type PrismaConfigFile } from './prisma-config.js';
 
 /** Where a Prisma project keeps what Lifeboat needs, found the way the Prisma CLI finds it. */
@@ -14,16 +14,6 @@ export interface PrismaProject {
 }
 
 const CONFIG_NAMES = ['prisma.config.ts', 'prisma.config.mts', 'prisma.config.cts', 'prisma.config.js', 'prisma.config.mjs', 'prisma.config.cjs', '.config/prisma.ts'];
-
-/** `--flag value` or `--flag=value` from the tool's arguments. */
-export function flagValue(args: string[], flag: string): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === flag) return args[i + 1];
-    if (arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
-  }
-  return undefined;
-}
 
 /** The project's prisma package.json (real path), if it has prisma installed. */
 function findPrismaPackage(cwd: string): string | undefined {
