@@ -2,6 +2,7 @@ export { ERROR_CODES, type ErrorCode, LifeboatError, isLifeboatError } from './e
 export { redact, registerSecret } from './secrets.js';
 export { type DatabaseTarget, parseDatabaseUrl, withDatabase, childEnv } from './db/target.js';
 export { connect, connectMaintenance, withClient } from './db/connect.js';
+export { type ConnectionParts, display, partsUrl, sameDatabase, sslMode } from './db/connection-parts.js';
 export {
   type DatabaseState,
   type SchemaFingerprint,

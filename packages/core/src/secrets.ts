@@ -5,8 +5,14 @@
  */
 const secrets = new Set<string>();
 
+/**
+ * Shorter passwords are still removed from every URL (below), but not from all text:
+ * replacing each "a" or "pw" in every message would garble the output.
+ */
+const MIN_REPLACED_LENGTH = 4;
+
 export function registerSecret(secret: string | undefined): void {
-  if (!secret) return;
+  if (!secret || secret.length < MIN_REPLACED_LENGTH) return;
   secrets.add(secret);
   secrets.add(encodeURIComponent(secret));
 }

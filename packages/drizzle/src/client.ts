@@ -1,5 +1,4 @@
-import { LifeboatError } from '@lifeboat/core';
-import { partsUrl } from './url.js';
+import { LifeboatError, partsUrl } from '@lifeboat/core';
 
 /** node-postgres' resolved connection settings (`client.connectionParameters`). */
 interface PgParameters {

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { importFile, LifeboatError } from '@lifeboat/core';
-import { type ConnectionParts, partsUrl } from './url.js';
+import { type ConnectionParts, flagValue, importFile, LifeboatError, partsUrl } from '@lifeboat/core';
 
 /** What Lifeboat reads from drizzle.config.*, with drizzle-kit's defaults applied. */
 export interface DrizzleConfig {
@@ -20,8 +19,7 @@ export interface DrizzleConfig {
 
 /** drizzle-kit's own choice: --config, else drizzle.config.ts, then .js, then .json in the working folder. */
 export function configFile(cwd: string, args: string[]): string {
-  const at = args.findIndex((arg) => arg === '--config' || arg.startsWith('--config='));
-  const given = at < 0 ? undefined : args[at]!.includes('=') ? args[at]!.slice('--config='.length) : args[at + 1];
+  const given = flagValue(args, '--config');
   if (given) {
     const file = resolve(cwd, given);
     if (!existsSync(file)) throw new LifeboatError('CONFIG_INVALID', `The drizzle config ${file} does not exist.`, { hint: 'Check the path given to --config.' });

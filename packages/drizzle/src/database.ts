@@ -1,6 +1,5 @@
-import { LifeboatError } from '@lifeboat/core';
+import { display, LifeboatError, sameDatabase } from '@lifeboat/core';
 import type { DrizzleConfig } from './config.js';
-import { display, sameDatabase } from './url.js';
 
 export interface ResolvedDatabase {
   /** The URL drizzle-kit migrate will use. */

@@ -1,10 +1,9 @@
 import { resolve } from 'node:path';
-import { assertDeployed, type DeployReport, type DeployWithOptions, deployWith, LifeboatError } from '@lifeboat/core';
+import { assertDeployed, type DeployReport, deployWith, type DeployWithOptions, display, LifeboatError, sameDatabase } from '@lifeboat/core';
 import type { MigrationConfig } from 'drizzle-orm/migrator';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import { drizzleMigrations } from './adapter.js';
 import { appClient } from './client.js';
-import { display, sameDatabase } from './url.js';
 
 /** A drizzle db over node-postgres (`drizzle(pool)`, `drizzle(client)`) or postgres.js (`drizzle(sql)`), whatever its schema. */
 export type GuardableDatabase = PgDatabase<any, any, any> & { $client: unknown };

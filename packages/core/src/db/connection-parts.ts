@@ -1,6 +1,6 @@
-import { parseDatabaseUrl } from '@lifeboat/core';
+import { parseDatabaseUrl } from './target.js';
 
-/** A connection as parts: drizzle-kit's dbCredentials, node-postgres' and postgres.js' options. */
+/** A connection as parts: knex's and drizzle-kit's settings, node-postgres' and postgres.js' options. */
 export interface ConnectionParts {
   host?: string | undefined;
   port?: number | string | undefined;
@@ -12,7 +12,7 @@ export interface ConnectionParts {
 }
 
 /**
- * The `sslmode` that connects the way drizzle-kit, node-postgres and postgres.js do with
+ * The `sslmode` that connects the way knex, drizzle-kit, node-postgres and postgres.js do with
  * this `ssl` setting: require / allow / prefer (and `rejectUnauthorized: false`) encrypt
  * without checking the certificate, true and verify-full check it.
  */
