@@ -112,6 +112,23 @@ describe('the store', () => {
     expect(await databaseNames(cloneDb)).toEqual([]);
   });
 
+  it('compression: auto picks the fast setting the client has, none is bigger, and lz4 needs pg_dump 16+', async () => {
+    const store = await mkdtemp(join(tmpdir(), 'lifeboat-store-'));
+    const auto = await snapshot(store);
+    const none = await snapshot(store, ['--compress', 'none']);
+    const pgDumpMajor = Number(auto.dump.toolVersion.split('.')[0]);
+    expect(auto.dump.compression).toBe(pgDumpMajor >= 16 ? '--compress=lz4' : '--compress=1');
+    expect(none.sizeBytes).toBeGreaterThan(auto.sizeBytes);
+    if (pgDumpMajor < 16) {
+      const lz4 = await lifeboat(['snapshot', '--strategy', 'dump', '--compress', 'lz4', '--store', store], { url: db.url });
+      expect(lz4.exitCode).toBe(2);
+      expect(lz4.stderr).toMatch(/pg_dump 15\.\d+ cannot compress with lz4 \(pg_dump 16 or newer can\)/);
+    }
+    const bad = await lifeboat(['snapshot', '--compress', 'brotli', '--store', store], { url: db.url });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/--compress/);
+  });
+
   it('resolves snapshots by unique prefix and "latest"', async () => {
     const store = await mkdtemp(join(tmpdir(), 'lifeboat-store-'));
     const a = await snapshot(store);

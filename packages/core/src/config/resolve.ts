@@ -3,6 +3,7 @@ import type { CheckSettings } from '../checks/run.js';
 import type { RetentionPolicy } from '../retention/prune.js';
 import type { StrategyName } from '../strategies/choose.js';
 import type { LoadedConfig } from './load.js';
+import type { Compression, DumpFormat } from '../strategies/dump.js';
 import type { DataClass } from './schema.js';
 
 /** Everything a command needs to know, from the config file, then flags over it. */
@@ -11,6 +12,7 @@ export interface Settings {
   databaseUrl: string | undefined;
   store: string;
   strategy: StrategyName;
+  dump: { format: DumpFormat | 'auto'; jobs: number | undefined; compression: Compression };
   onFailure: 'rollback' | 'keep';
   lockTimeoutMs: number;
   countBudgetMs: number;
@@ -51,6 +53,7 @@ export function resolveSettings(loaded: LoadedConfig, flags: SettingFlags, cwd: 
     databaseUrl: config.databaseUrl,
     store: flags.store !== undefined ? resolve(cwd, flags.store) : resolve(loaded.dir, config.store ?? '.lifeboat'),
     strategy: flags.strategy ?? config.strategy ?? 'auto',
+    dump: { format: config.dump?.format ?? 'auto', jobs: config.dump?.jobs, compression: (config.dump?.compression ?? 'auto') as Compression },
     onFailure: flags.rollback === false ? 'keep' : (config.onFailure ?? 'rollback'),
     lockTimeoutMs: (config.lockTimeoutSeconds ?? 600) * 1000,
     countBudgetMs,

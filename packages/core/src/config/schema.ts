@@ -31,6 +31,17 @@ export const configSchema = z
     /** The snapshot store folder, relative to the config file. Default `.lifeboat`. */
     store: z.string().optional(),
     strategy: z.enum(['auto', 'dump', 'clone']).optional(),
+    /** The dump strategy's pg_dump settings. */
+    dump: z
+      .object({
+        /** auto (default): directory format with parallel jobs over 1 GB on several cores, else custom. */
+        format: z.enum(['auto', 'custom', 'directory']).optional(),
+        jobs: z.number().int().positive().optional(),
+        /** auto (default: lz4 with pg_dump 16+, else gzip level 1), none, lz4, zstd, gzip or gzip:N. */
+        compression: z.string().regex(/^(auto|none|lz4|zstd|gzip(:[0-9])?)$/, 'auto, none, lz4, zstd, gzip or gzip:0-9').optional(),
+      })
+      .strict()
+      .optional(),
     /** What a failed deploy does: restore the snapshot (default) or leave the database as the migration left it. */
     onFailure: z.enum(['rollback', 'keep']).optional(),
     retention: z

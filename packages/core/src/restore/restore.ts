@@ -45,6 +45,8 @@ export interface RestoreResult {
   phases: { checkMs: number; loadMs: number; verifyMs: number; swapMs: number };
 }
 
+const PARALLEL_RESTORE_BYTES = 256e6;
+
 /** Timestamp for database names: 20261124091500. */
 function stamp(now = new Date()): string {
   return now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
@@ -195,7 +197,8 @@ async function loadArchive(options: RestoreOptions, staging: string, tool: Await
   const tablesTotal = manifest.tables.filter((t) => t.kind !== 'matview').length;
   let tablesDone = 0;
   const args = ['--verbose', '--no-password', '--exit-on-error', `--dbname=${staging}`];
-  if (directory) args.push(`--jobs=${Math.max(1, availableParallelism())}`);
+  // Parallel restore: a directory archive always, a custom one (a seekable file) once it is big enough to gain.
+  if (directory || manifest.sizeBytes > PARALLEL_RESTORE_BYTES) args.push(`--jobs=${Math.max(1, availableParallelism())}`);
   args.push(archive);
   onProgress({ phase: 'restoring', tablesDone, tablesTotal });
   const { process: child, errors } = runPgTool(tool, args, {

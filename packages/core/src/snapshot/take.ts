@@ -14,7 +14,7 @@ import { type Manifest, MANIFEST_FORMAT } from '../store/manifest.js';
 import { beginSnapshot, ensureWritable, finishSnapshot, newSnapshotId, removeSnapshot, snapshotDir, type Store, updateMarker } from '../store/store.js';
 import { chooseStrategy, type StrategyChoice, type StrategyName } from '../strategies/choose.js';
 import { cloneDatabaseName, cloneSnapshot } from '../strategies/clone.js';
-import { type DumpFormat, dumpDatabase, type SnapshotFile } from '../strategies/dump.js';
+import { type Compression, compressionArg, type DumpFormat, dumpDatabase, type SnapshotFile } from '../strategies/dump.js';
 import { LIFEBOAT_VERSION } from '../version.js';
 
 export interface TakeSnapshotOptions {
@@ -24,9 +24,12 @@ export interface TakeSnapshotOptions {
   label?: string;
   /** Why the snapshot is taken: manual, deploy, safety… */
   reason?: string;
-  dumpFormat?: DumpFormat;
+  /** `auto` (default): directory format with parallel jobs for databases over 1 GB on a multi-core machine, else custom. */
+  dumpFormat?: DumpFormat | 'auto';
   /** Parallel jobs for the directory format; default: the number of cores. */
   jobs?: number;
+  /** pg_dump compression; default `auto` (lz4 on pg_dump 16+, else gzip level 1). */
+  compression?: Compression;
   migrations?: string[];
   /** Time for exact row counts; tables left when it runs out are estimated (and labelled so). */
   countBudgetMs?: number;
@@ -64,6 +67,8 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Manife
     await probe.end().catch(() => {});
   }
   const tool = choice.strategy === 'dump' ? await findPgTool('pg_dump', server.major, server.version) : undefined;
+  // An unsupported compression is refused, like an old client, before a byte is written.
+  if (tool) compressionArg(options.compression ?? 'auto', tool);
   await ensureWritable(store);
   notice(`strategy: ${choice.strategy} (${choice.reason})`);
 
@@ -136,8 +141,9 @@ async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: Pg
     const tables = await listTables(reader);
     const excluded = excludedTables(options, tables);
     const tablesTotal = tables.filter((t) => t.kind !== 'matview').length - excluded.length;
-    const format = options.dumpFormat ?? 'custom';
+    const format = await chooseFormat(reader, options);
     const jobs = format === 'directory' ? (options.jobs ?? Math.max(1, availableParallelism())) : 1;
+    const compression = options.compression ?? 'auto';
     const [files, state] = await Promise.all([
       dumpDatabase({
         target: options.target,
@@ -145,6 +151,7 @@ async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: Pg
         dir,
         format,
         jobs,
+        compression,
         exportedSnapshot: rows[0]!.id,
         excludeData: excluded,
         tablesTotal,
@@ -158,11 +165,22 @@ async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: Pg
       files,
       state,
       bytes: files.reduce((sum, f) => sum + f.bytes, 0),
-      dump: { format, jobs, tool: tool.name, toolVersion: tool.version },
+      dump: { format, jobs, compression: compressionArg(compression, tool), tool: tool.name, toolVersion: tool.version },
     };
   } finally {
     await reader.end().catch(() => {});
   }
+}
+
+/** Parallel dumps pay off on big databases only: below 1 GB the single-file custom format is as fast. */
+const PARALLEL_DUMP_BYTES = 1e9;
+
+async function chooseFormat(client: pg.Client, options: TakeSnapshotOptions): Promise<DumpFormat> {
+  const asked = options.dumpFormat ?? 'auto';
+  if (asked !== 'auto') return asked;
+  if (availableParallelism() < 2) return 'custom';
+  const { rows } = await client.query<{ bytes: string }>('select pg_database_size(current_database())::text as bytes');
+  return Number(rows[0]!.bytes) > PARALLEL_DUMP_BYTES ? 'directory' : 'custom';
 }
 
 /**

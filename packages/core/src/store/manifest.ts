@@ -39,6 +39,8 @@ export const manifestSchema = z.object({
     .object({
       format: z.enum(['custom', 'directory']),
       jobs: z.number().int().positive(),
+      /** The pg_dump flag used, e.g. --compress=1 or --compress=lz4. */
+      compression: z.string().optional(),
       tool: z.string(),
       toolVersion: z.string(),
     })

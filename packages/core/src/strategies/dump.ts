@@ -5,12 +5,33 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { childEnv, type DatabaseTarget } from '../db/target.js';
+import { LifeboatError } from '../errors.js';
 import type { PgTool } from '../pg-tools/find.js';
 import { runPgTool, toolFailure } from '../pg-tools/run.js';
 import type { ProgressFn } from '../progress.js';
 import { listFiles, makePrivate, sha256File } from '../store/files.js';
 
 export type DumpFormat = 'custom' | 'directory';
+
+/** `auto`: lz4 where pg_dump has it (16+), else gzip level 1: speed over size. */
+export type Compression = 'auto' | 'none' | 'lz4' | 'zstd' | `gzip${'' | `:${number}`}`;
+
+/** pg_dump's compression flag for this client version. */
+export function compressionArg(compression: Compression, tool: PgTool): string {
+  const modern = tool.major >= 16;
+  if (compression === 'auto') return modern ? '--compress=lz4' : '--compress=1';
+  if (compression === 'none') return modern ? '--compress=none' : '--compress=0';
+  if (compression === 'lz4' || compression === 'zstd') {
+    if (!modern) {
+      throw new LifeboatError('USAGE', `pg_dump ${tool.version} cannot compress with ${compression} (pg_dump 16 or newer can).`, {
+        hint: 'Use compression "auto" or "gzip:N", or newer client tools.',
+      });
+    }
+    return `--compress=${compression}`;
+  }
+  const level = compression === 'gzip' ? 6 : Number(compression.slice(5));
+  return modern ? `--compress=gzip:${level}` : `--compress=${level}`;
+}
 
 export interface SnapshotFile {
   path: string;
@@ -25,6 +46,7 @@ export interface DumpOptions {
   dir: string;
   format: DumpFormat;
   jobs: number;
+  compression: Compression;
   /** An exported snapshot (pg_export_snapshot) to dump, so the manifest's counts match the data. */
   exportedSnapshot?: string;
   /** Tables dumped without their data. */
@@ -43,7 +65,7 @@ export const DUMP_DIR = 'data';
  */
 export async function dumpDatabase(options: DumpOptions): Promise<SnapshotFile[]> {
   const { target, tool, dir, format } = options;
-  const args = ['--verbose', '--no-password', `--format=${format === 'custom' ? 'custom' : 'directory'}`];
+  const args = ['--verbose', '--no-password', `--format=${format === 'custom' ? 'custom' : 'directory'}`, compressionArg(options.compression, tool)];
   if (options.exportedSnapshot) args.push(`--snapshot=${options.exportedSnapshot}`);
   for (const table of options.excludeData ?? []) args.push(`--exclude-table-data=${exactPattern(table)}`);
   if (format === 'directory') args.push(`--jobs=${options.jobs}`, `--file=${join(dir, DUMP_DIR)}`);

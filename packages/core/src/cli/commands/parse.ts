@@ -11,3 +11,8 @@ export function positiveNumber(value: string): number {
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number greater than 0.');
   return n;
 }
+
+export function compression(value: string): string {
+  if (!/^(auto|none|lz4|zstd|gzip(:[0-9])?)$/.test(value)) throw new InvalidArgumentError('expected auto, none, lz4, zstd, gzip or gzip:0-9.');
+  return value;
+}

@@ -1,13 +1,15 @@
 import { Command, Option } from 'commander';
 import { takeSnapshot } from '../../snapshot/take.js';
+import type { Compression } from '../../strategies/dump.js';
 import { contextOf } from '../context.js';
 import { formatBytes, formatCount, formatDuration } from '../output.js';
 import { progressOnTty } from '../progress.js';
-import { positiveInt } from './parse.js';
+import { compression, positiveInt } from './parse.js';
 
 interface SnapshotOptions {
   label?: string;
-  format: 'custom' | 'directory';
+  format?: 'auto' | 'custom' | 'directory';
+  compress?: string;
   jobs?: number;
   allData?: boolean;
 }
@@ -17,7 +19,8 @@ export function snapshotCommand(): Command {
     .description('take a snapshot of the database now')
     .option('--label <text>', 'a label to find it by later')
     .addOption(new Option('--strategy <name>', 'how to take it: auto (clone when possible, else dump), dump or clone').choices(['auto', 'dump', 'clone']))
-    .addOption(new Option('--format <format>', 'pg_dump archive format (dump strategy)').choices(['custom', 'directory']).default('custom'))
+    .addOption(new Option('--format <format>', 'pg_dump archive format (default: config dump.format, else auto: directory with parallel jobs over 1 GB)').choices(['auto', 'custom', 'directory']))
+    .option('--compress <method>', 'pg_dump compression: auto (lz4 with pg_dump 16+, else gzip level 1), none, lz4, zstd, gzip or gzip:N', compression)
     .option('--jobs <n>', 'parallel pg_dump jobs with --format directory (default: number of cores)', positiveInt)
     .option('--all-data', 'keep the data of derived and ephemeral tables too (see classes in the config)')
     .action(async (opts: SnapshotOptions, cmd: Command) => {
@@ -31,8 +34,9 @@ export function snapshotCommand(): Command {
         classes: ctx.settings.classes,
         allData: opts.allData === true,
         ...(opts.label ? { label: opts.label } : {}),
-        dumpFormat: opts.format,
-        ...(opts.jobs ? { jobs: opts.jobs } : {}),
+        dumpFormat: opts.format ?? ctx.settings.dump.format,
+        compression: (opts.compress ?? ctx.settings.dump.compression) as Compression,
+        ...((opts.jobs ?? ctx.settings.dump.jobs) ? { jobs: opts.jobs ?? ctx.settings.dump.jobs } : {}),
         onProgress: progress.onProgress,
         onNotice: ctx.out.note,
         signal: ctx.signal,
