@@ -5,7 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { countRows, schemaFingerprint } from '@lifeboat/core';
+import { knexAdapterProbe } from './cases/deploy.js';
 import { cliPath, type Context, median, pgEnv, timed, withClient } from './lib.js';
 
 export interface Probe {
@@ -41,12 +44,21 @@ export async function probes(ctx: Context): Promise<Probe[]> {
       id: 'sha256-archive',
       what: `sha256 of the dump archive (restore re-checks it)`,
       ms: await time(async () => {
-        const hash = createHash('sha256');
-        for await (const chunk of createReadStream(dump.archive)) hash.update(chunk as Buffer);
-        hash.digest('hex');
+        // A directory archive is hashed file by file, as Lifeboat does.
+        const files = (await stat(dump.archive)).isDirectory() ? (await readdir(dump.archive)).map((f) => join(dump.archive, f)) : [dump.archive];
+        for (const file of files) {
+          const hash = createHash('sha256');
+          for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+          hash.digest('hex');
+        }
       }),
     });
     out.push({ id: 'pg-restore-list', what: 'pg_restore --list of the archive (restore re-checks it)', ms: (await timed('pg_restore', ['--list', dump.archive], { env: pgEnv(ctx.url) })).ms });
+  }
+  try {
+    out.push(...(await knexAdapterProbe(ctx)));
+  } catch (error) {
+    ctx.log(`  the knex adapter probe failed: ${(error as Error).message}`);
   }
   return out.map((p) => ({ ...p, ms: Math.round(p.ms) }));
 }

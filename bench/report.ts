@@ -44,7 +44,7 @@ export function formatTable(rows: Row[], floorMs: number | undefined): string[] 
     comparison(row),
     row.target,
     row.met === undefined ? '' : row.met ? 'yes' : 'NO',
-    floorMs && row.measuredMs !== undefined && !row.id.includes(':') && row.id !== 'floor' && row.compare !== 'absolute' ? `×${(row.measuredMs / floorMs).toFixed(1)}` : '',
+    floorMs && row.measuredMs !== undefined && !row.id.includes(':') && row.id !== 'floor' && row.id !== 'deploy-noop' && row.compare !== 'absolute' ? `×${(row.measuredMs / floorMs).toFixed(1)}` : '',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const right = new Set([2, 4, 5, 8]);

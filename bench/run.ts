@@ -101,7 +101,10 @@ async function main(): Promise<number> {
   const ordered = Object.keys(CASES).filter((c) => selected.includes(c));
   if (!existsSync(cliPath)) throw new Error(`${relative(repoRoot, cliPath)} is missing: run \`pnpm build\` first (pnpm bench does)`);
 
-  const log = (line: string) => process.stderr.write(`${line}\n`);
+  let interrupted = false;
+  const log = (line: string) => {
+    if (!interrupted) process.stderr.write(`${line}\n`);
+  };
   const started = new Date();
   const t0 = performance.now();
   const external = values['database-url'] ?? process.env.BENCH_DATABASE_URL;
@@ -138,6 +141,8 @@ async function main(): Promise<number> {
   };
   const onSignal = (signal: NodeJS.Signals) => {
     log(`\n${signal}: cleaning up…`);
+    // What is still running fails against the dropped databases; it has nothing more to say.
+    interrupted = true;
     void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', onSignal);
@@ -153,6 +158,7 @@ async function main(): Promise<number> {
 
     const results: CaseResult[] = [];
     for (const id of ordered) {
+      if (interrupted) break;
       log(`${id}…`);
       const caseStart = performance.now();
       try {

@@ -6,6 +6,7 @@
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeployReport, Manifest } from '@lifeboat/core';
+import pg from 'pg';
 import {
   alternate,
   benchDir,
@@ -209,4 +210,49 @@ export async function deployOne(ctx: Context, strategy?: 'dump' | 'clone'): Prom
     { ...phase('process', 'totalMs', 'outside the pipeline (node, CLI, adapter)'), measuredMs: processMs },
   ];
   return { id, rows, runs, details: { strategy: strategies, checksShareOfSnapshot: shares } };
+}
+
+/**
+ * The Knex adapter's share of a deploy, each call timed once in this process: preparing
+ * (finding and loading the knexfile), and the reads the pre-flight and the checks make
+ * (pending, applied, bookkeeping: each one loads knex and opens its own connection).
+ */
+export async function knexAdapterProbe(ctx: Context): Promise<Array<{ id: string; what: string; ms: number }>> {
+  const project = projects.get(ctx);
+  if (!project) return [];
+  const time = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
+    const start = performance.now();
+    const value = await fn();
+    return [value, performance.now() - start];
+  };
+  const [{ cliAdapter }, importMs] = await time(() => import('@lifeboat/knex'));
+  // The knexfile reads process.env when it is loaded, as in the CLI's process.
+  const saved = { DATABASE_URL: process.env.DATABASE_URL, NODE_ENV: process.env.NODE_ENV };
+  Object.assign(process.env, project.env);
+  const [prepared, prepareMs] = await time(() =>
+    cliAdapter.prepare({ args: ['migrate:latest'], cwd: project.dir, env: { ...process.env }, databaseUrl: ctx.url, databaseUrlSource: 'DATABASE_URL' }),
+  ).finally(() => {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+  const adapter = prepared.adapter;
+  if (!adapter) return [];
+  const client = new pg.Client({ connectionString: ctx.url });
+  await client.connect();
+  try {
+    const [, pendingMs] = await time(() => adapter.pending(client as never));
+    const [, appliedMs] = await time(() => adapter.applied(client as never));
+    const [, bookkeepingMs] = await time(() => adapter.checkBookkeeping(client as never));
+    return [
+      { id: 'knex-import', what: 'knex adapter: import @lifeboat/knex (core already loaded)', ms: importMs },
+      { id: 'knex-prepare', what: 'knex adapter: find and load the knexfile', ms: prepareMs },
+      { id: 'knex-pending', what: 'knex adapter: pending (pre-flight; knex.migrate.list)', ms: pendingMs },
+      { id: 'knex-applied', what: 'knex adapter: applied (pre-flight, and again after the run)', ms: appliedMs },
+      { id: 'knex-bookkeeping', what: 'knex adapter: bookkeeping check (checks)', ms: bookkeepingMs },
+    ];
+  } finally {
+    await client.end().catch(() => {});
+  }
 }

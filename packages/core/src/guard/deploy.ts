@@ -1,7 +1,7 @@
 import { runChecks } from '../checks/run.js';
 import type { CheckResult } from '../checks/result.js';
 import type { Settings } from '../config/resolve.js';
-import { connectMaintenance, withClient } from '../db/connect.js';
+import { withClient } from '../db/connect.js';
 import { canCreateDatabases } from '../db/databases.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { ERROR_CODES, LifeboatError } from '../errors.js';
@@ -12,7 +12,7 @@ import { appendJournal } from '../store/journal.js';
 import type { Manifest } from '../store/manifest.js';
 import { newSnapshotId, type Store } from '../store/store.js';
 import type { MigrationAdapter, MigrationRun, RunOutcome } from './adapter.js';
-import { acquireDeployLock } from './lock.js';
+import { acquireDeployLock, type DeployLock } from './lock.js';
 
 export type DeployOutcome =
   /** Migrated, checks passed, the snapshot kept as the restore point. */
@@ -125,7 +125,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     }
     if (report.pending) notice(`${report.pending.length} pending: ${report.pending.join(', ')}`);
     if (signal.aborted) throw interrupted();
-    if (settings.onFailure === 'rollback') await assertCanRestore(target);
+    if (settings.onFailure === 'rollback') await assertCanRestore(lock);
 
     // The snapshot is the pre-flight record too: row counts, filled columns, schema, indexes.
     const snapshotStart = Date.now();
@@ -236,12 +236,9 @@ async function finish(report: DeployReport, store: Store, started: number): Prom
   return report;
 }
 
-/** Rolling back needs CREATEDB and a maintenance database: say so before anything runs. */
-async function assertCanRestore(target: DatabaseTarget): Promise<void> {
-  const client = await connectMaintenance(target).catch(() => undefined);
-  const ok = client ? await canCreateDatabases(client) : false;
-  await client?.end().catch(() => {});
-  if (!ok) {
+/** Rolling back needs CREATEDB and a maintenance database (the lock's session is on one if it can be). */
+async function assertCanRestore(lock: DeployLock): Promise<void> {
+  if (!lock.maintenance || !(await canCreateDatabases(lock.client))) {
     throw new LifeboatError('DB_PERMISSION', 'Automatic rollback needs a role with CREATEDB that can connect to the "postgres" database; nothing was changed.', {
       hint: "Grant CREATEDB, or deploy with a snapshot only (--no-rollback / onFailure: 'keep') and restore by hand if needed.",
     });

@@ -5,6 +5,9 @@ import type { DatabaseTarget } from '../db/target.js';
 import { LifeboatError } from '../errors.js';
 
 export interface DeployLock {
+  /** The session holding the lock; `maintenance`: it is on another database than the target. */
+  client: pg.Client;
+  maintenance: boolean;
   release(): Promise<void>;
 }
 
@@ -23,7 +26,11 @@ export async function acquireDeployLock(
   target: DatabaseTarget,
   options: { timeoutMs: number; signal?: AbortSignal; onWait?: (message: string) => void },
 ): Promise<DeployLock> {
-  const client = await connectMaintenance(target).catch(() => connect(target));
+  let maintenance = true;
+  const client = await connectMaintenance(target).catch(() => {
+    maintenance = false;
+    return connect(target);
+  });
   const [k1, k2] = lockKeys(target);
   try {
     const deadline = Date.now() + options.timeoutMs;
@@ -48,6 +55,8 @@ export async function acquireDeployLock(
     throw error;
   }
   return {
+    client,
+    maintenance,
     release: async () => {
       await client.query('select pg_advisory_unlock($1, $2)', [k1, k2]).catch(() => {});
       await client.end().catch(() => {});

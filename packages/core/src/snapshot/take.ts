@@ -48,14 +48,15 @@ export interface TakeSnapshotOptions {
  * manifest last. Any failure removes what was written; nothing half-made remains.
  */
 export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Manifest> {
-  const { target, store } = options;
+  const { target } = options;
   const onProgress = options.onProgress ?? noProgress;
   const notice = options.onNotice ?? (() => {});
   const startedAt = new Date();
 
   // Proves the database exists and the credentials work, with the user's own URL, and
-  // decides the strategy from there: a dump needs no other connection than this one.
-  const probe = await connect(target);
+  // decides the strategy. A dump then reads through this same connection; a clone needs
+  // it closed first (CREATE DATABASE … TEMPLATE wants the database to itself).
+  let probe: pg.Client | undefined = await connect(target);
   let server: ServerInfo;
   let settings: DatabaseSettings;
   let choice: StrategyChoice;
@@ -63,9 +64,28 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Manife
     server = await serverInfo(probe);
     settings = (await databaseSettings(probe, target.database))!;
     choice = await chooseStrategy(probe, target.database, options.strategy ?? 'auto');
-  } finally {
+  } catch (error) {
     await probe.end().catch(() => {});
+    throw error;
   }
+  if (choice.strategy === 'clone') {
+    await probe.end().catch(() => {});
+    probe = undefined;
+  }
+  try {
+    return await snapshotWith(options, { probe, server, settings, choice, startedAt, onProgress, notice });
+  } finally {
+    await probe?.end().catch(() => {});
+  }
+}
+
+async function snapshotWith(
+  options: TakeSnapshotOptions,
+  context: { probe: pg.Client | undefined; server: ServerInfo; settings: DatabaseSettings; choice: StrategyChoice; startedAt: Date; onProgress: ProgressFn; notice: (m: string) => void },
+): Promise<Manifest> {
+  const { target, store } = options;
+  const { server, settings, startedAt, onProgress, notice } = context;
+  let { choice } = context;
   const tool = choice.strategy === 'dump' ? await findPgTool('pg_dump', server.major, server.version) : undefined;
   // An unsupported compression is refused, like an old client, before a byte is written.
   if (tool) compressionArg(options.compression ?? 'auto', tool);
@@ -95,10 +115,10 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Manife
         cloneName = undefined;
         choice = { strategy: 'dump', reason: `auto fell back to dump: ${error.message.replace(/\.$/, '')}` };
         notice(`strategy: dump (${choice.reason})`);
-        taken = await dumpWithState(options, dir, await findPgTool('pg_dump', server.major, server.version), onProgress);
+        taken = await dumpWithState(options, dir, await findPgTool('pg_dump', server.major, server.version), onProgress, undefined);
       }
     } else {
-      taken = await dumpWithState(options, dir, tool!, onProgress);
+      taken = await dumpWithState(options, dir, tool!, onProgress, context.probe);
     }
     const finishedAt = new Date();
     const manifest = buildManifest({ options, id, server, settings, choice, taken, cloneName, startedAt, finishedAt });
@@ -133,8 +153,8 @@ interface Taken {
  * pg_dump inside an exported snapshot while the same transaction counts rows and
  * fingerprints the schema: both see exactly the data that is dumped, and run side by side.
  */
-async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: PgTool, onProgress: ProgressFn): Promise<Taken> {
-  const reader: pg.Client = await connect(options.target);
+async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: PgTool, onProgress: ProgressFn, open: pg.Client | undefined): Promise<Taken> {
+  const reader: pg.Client = open ?? (await connect(options.target));
   try {
     await reader.query('begin isolation level repeatable read read only');
     const { rows } = await reader.query<{ id: string }>('select pg_export_snapshot() as id');
@@ -167,8 +187,13 @@ async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: Pg
       bytes: files.reduce((sum, f) => sum + f.bytes, 0),
       dump: { format, jobs, compression: compressionArg(compression, tool), tool: tool.name, toolVersion: tool.version },
     };
-  } finally {
+  } catch (error) {
+    // Ending the session, not a ROLLBACK: its count may be waiting on a lock, and a queued
+    // ROLLBACK would wait with it. Closing cancels both.
     await reader.end().catch(() => {});
+    throw error;
+  } finally {
+    if (!open) await reader.end().catch(() => {});
   }
 }
 
