@@ -1,4 +1,3 @@
-import { confirm, isCancel } from '@clack/prompts';
 import { LifeboatError } from '../errors.js';
 
 /**
@@ -12,6 +11,7 @@ export async function confirmDestructive(action: string, yes: boolean): Promise<
       hint: 'Run it again with --yes to confirm.',
     });
   }
+  const { confirm, isCancel } = await import('@clack/prompts');
   const answer = await confirm({ message: `${action[0]!.toUpperCase()}${action.slice(1)}?`, initialValue: false, output: process.stderr });
   if (isCancel(answer) || answer !== true) {
     throw new LifeboatError('CONFIRMATION_REQUIRED', 'Declined; nothing was changed.');

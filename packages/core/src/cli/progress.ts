@@ -1,4 +1,4 @@
-import { spinner } from '@clack/prompts';
+import type { spinner } from '@clack/prompts';
 import type { Progress, ProgressReporter } from '../progress.js';
 import { formatBytes } from './output.js';
 
@@ -10,9 +10,14 @@ export function progressOnTty(enabled: boolean): ProgressReporter {
   if (!enabled || !process.stderr.isTTY) return { onProgress: () => {}, stop: () => {} };
   let latest: Progress | undefined;
   let shown: ReturnType<typeof spinner> | undefined;
+  let stopped = false;
   const timer = setTimeout(() => {
-    shown = spinner({ output: process.stderr, indicator: 'timer', withGuide: false });
-    shown.start(describe(latest));
+    // clack is loaded only when there is something to show.
+    void import('@clack/prompts').then(({ spinner: start }) => {
+      if (stopped) return;
+      shown = start({ output: process.stderr, indicator: 'timer', withGuide: false });
+      shown.start(describe(latest));
+    });
   }, 1000);
   return {
     onProgress: (progress) => {
@@ -20,6 +25,7 @@ export function progressOnTty(enabled: boolean): ProgressReporter {
       shown?.message(describe(progress));
     },
     stop: () => {
+      stopped = true;
       clearTimeout(timer);
       shown?.clear();
     },

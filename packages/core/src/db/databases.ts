@@ -28,10 +28,16 @@ export async function otherSessions(client: pg.Client, database: string): Promis
   return rows[0]?.n ?? 0;
 }
 
-/** CREATE DATABASE … TEMPLATE: a file-level copy on the server. */
+/**
+ * CREATE DATABASE … TEMPLATE: a copy on the server. On PostgreSQL 15+ with STRATEGY
+ * FILE_COPY, a file copy (about twice as fast as the default WAL_LOG on a 1 GB database,
+ * which also writes the whole copy to the WAL); it costs a checkpoint before and after.
+ */
 export async function copyDatabase(client: pg.Client, source: string, copy: string, owner?: string): Promise<void> {
+  const { rows } = await client.query<{ num: string }>("select current_setting('server_version_num') as num");
+  const strategy = Number(rows[0]!.num) >= 150000 ? ' strategy file_copy' : '';
   try {
-    await client.query(`create database ${ident(copy)} template ${ident(source)}${owner ? ` owner ${ident(owner)}` : ''}`);
+    await client.query(`create database ${ident(copy)} template ${ident(source)}${owner ? ` owner ${ident(owner)}` : ''}${strategy}`);
   } catch (error) {
     const err = error as { code?: string; message?: string };
     if (err.code === '55006') {

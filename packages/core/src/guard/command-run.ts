@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import type { MigrationRun, RunOutcome } from './adapter.js';
 
 /**
@@ -9,6 +8,7 @@ export function commandRun(file: string, args: string[], options: { cwd?: string
   return {
     describe: options.describe ?? [file, ...args].map((a) => (/[\s"'$]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a)).join(' '),
     async run({ signal, output }): Promise<RunOutcome> {
+      const { execa } = await import('execa');
       const child = execa(file, args, {
         cwd: options.cwd,
         env: options.env,

@@ -1,6 +1,5 @@
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { execa } from 'execa';
 import { LifeboatError } from '../errors.js';
 
 export type PgToolName = 'pg_dump' | 'pg_restore';
@@ -32,6 +31,7 @@ async function probe(name: PgToolName, path: string): Promise<PgTool | undefined
   } catch {
     return undefined;
   }
+  const { execa } = await import('execa');
   const result = await execa(path, ['--version'], { reject: false, timeout: 10_000 });
   const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(result.stdout);
   if (result.exitCode !== 0 || !match) return undefined;

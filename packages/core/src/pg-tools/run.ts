@@ -1,4 +1,4 @@
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { debug } from '../debug.js';
 import { LifeboatError, firstLine } from '../errors.js';
 import type { PgTool } from './find.js';
@@ -7,11 +7,13 @@ import type { PgTool } from './find.js';
  * Start a PostgreSQL client tool with the connection in its environment, reading
  * its verbose stderr line by line (progress) and keeping its errors for the report.
  */
-export function runPgTool(
+export async function runPgTool(
   tool: PgTool,
   args: string[],
   options: { env: Record<string, string>; onLine?: (line: string) => void; signal?: AbortSignal | undefined; stdout?: 'pipe' | 'ignore' },
-): { process: ResultPromise; errors: string[] } {
+): Promise<{ process: ResultPromise; errors: string[] }> {
+  // execa is loaded when a tool first runs: it is the heaviest import at start-up.
+  const { execa } = await import('execa');
   const errors: string[] = [];
   debug(`run ${tool.path} ${args.join(' ')} (connection in PG* environment: ${Object.keys(options.env).filter((k) => k !== 'PGPASSWORD').join(', ')})`);
   const child = execa(tool.path, args, {

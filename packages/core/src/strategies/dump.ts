@@ -74,7 +74,7 @@ export async function dumpDatabase(options: DumpOptions): Promise<SnapshotFile[]
   let tablesDone = 0;
   const report = () => options.onProgress({ phase: 'dumping', bytes, tablesDone, tablesTotal: options.tablesTotal });
   report();
-  const { process: child, errors } = runPgTool(tool, args, {
+  const { process: child, errors } = await runPgTool(tool, args, {
     env: childEnv(target),
     signal: options.signal,
     stdout: format === 'custom' ? 'pipe' : 'ignore',
