@@ -45,8 +45,8 @@ export interface RestoreResult {
   phases: { checkMs: number; loadMs: number; verifyMs: number; swapMs: number };
 }
 
-/** pg_restore -j2 of a 100 MB custom archive: 1.25 s against 1.59 s (bench/); below ~32 MB it gains nothing. */
-const PARALLEL_RESTORE_BYTES = 32e6;
+/** pg_restore -j2 of the 100 MB bench database (a 23 MB archive): 1.25 s against 1.59 s; small archives gain nothing. */
+const PARALLEL_RESTORE_BYTES = 16e6;
 
 /** Timestamp for database names: 20261124091500. */
 function stamp(now = new Date()): string {
