@@ -96,7 +96,7 @@ function connectionError(error: unknown, target: DatabaseTarget): LifeboatError 
   }
   if (/password must be a string|SASL|no password/i.test(message)) {
     return new LifeboatError('DB_AUTH_FAILED', `PostgreSQL at ${where} asks for a password and the URL has none.`, {
-      hint: 'Put the password in the URL (postgres://user:password@host/db) or use PGPASSWORD.',
+      hint: 'Put the password in the URL, after the user name with a colon, or use PGPASSWORD.',
       cause: error,
     });
   }

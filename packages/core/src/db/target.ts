@@ -36,7 +36,7 @@ const LIBPQ_PARAMS: Record<string, string> = {
 export function parseDatabaseUrl(raw: string | undefined): DatabaseTarget {
   if (raw === undefined || raw.trim() === '') {
     throw new LifeboatError('URL_INVALID', 'No database URL given.', {
-      hint: 'Pass --database-url postgres://user:password@host:5432/db or set DATABASE_URL.',
+      hint: 'Pass --database-url postgres://user@host:5432/db (the password after the user name, or in PGPASSWORD), or set DATABASE_URL.',
     });
   }
   let parsed: URL;
@@ -44,7 +44,7 @@ export function parseDatabaseUrl(raw: string | undefined): DatabaseTarget {
     parsed = new URL(raw.trim());
   } catch {
     throw new LifeboatError('URL_INVALID', 'The database URL is not a valid URL.', {
-      hint: 'Use the form postgres://user:password@host:5432/database (percent-encode special characters in the password).',
+      hint: 'Use the form postgres://user@host:5432/database, the password after the user name with a colon (percent-encode its special characters).',
     });
   }
   const password = parsed.password === '' ? undefined : safeDecode(parsed.password);
@@ -53,7 +53,7 @@ export function parseDatabaseUrl(raw: string | undefined): DatabaseTarget {
 
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new LifeboatError('URL_INVALID', `The database URL uses "${parsed.protocol}", not postgres: or postgresql:.`, {
-      hint: 'Lifeboat works with PostgreSQL URLs: postgres://user:password@host:5432/database.',
+      hint: 'Lifeboat works with PostgreSQL URLs: postgres://user@host:5432/database.',
     });
   }
   const socketHost = parsed.searchParams.get('host');
@@ -68,7 +68,7 @@ export function parseDatabaseUrl(raw: string | undefined): DatabaseTarget {
   const database = safeDecode(parsed.pathname.replace(/^\//, ''));
   if (database === '') {
     throw new LifeboatError('URL_INVALID', 'The database URL names no database.', {
-      hint: 'Add the database name after the host: postgres://user:password@host:5432/mydb.',
+      hint: 'Add the database name after the host: postgres://user@host:5432/mydb.',
     });
   }
   const user = safeDecode(parsed.username) || parsed.searchParams.get('user') || process.env.PGUSER || 'postgres';
