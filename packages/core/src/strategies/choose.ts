@@ -15,10 +15,21 @@ export interface StrategyChoice {
  * else is connected), else `dump`. An explicit `clone` that cannot run is an error.
  * `client` may be a session on `database` itself: it does not count as another.
  */
+async function settledSessions(client: pg.Client, database: string, graceMs: number): Promise<number> {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const sessions = await otherSessions(client, database);
+    if (sessions === 0 || Date.now() >= deadline) return sessions;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 export async function chooseStrategy(client: pg.Client, database: string, requested: StrategyName): Promise<StrategyChoice> {
   if (requested === 'dump') return { strategy: 'dump', reason: 'dump was asked for' };
   const createdb = await canCreateDatabases(client);
-  const sessions = await otherSessions(client, database);
+  // A session its client has just closed can linger for a moment (CREATE DATABASE itself
+  // waits up to 5 s for such backends): give them a short grace, longer when clone was asked for.
+  const sessions = await settledSessions(client, database, requested === 'clone' ? 2000 : 300);
   if (requested === 'clone') {
     if (!createdb) {
       throw new LifeboatError('DB_PERMISSION', 'The clone strategy needs CREATEDB and this role does not have it.', {
