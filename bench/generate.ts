@@ -21,6 +21,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
+import { ident, urlFor } from '../dev/pg.js';
 
 export interface SizeChoice {
   /** As given on the command line: 100MB, 1GB, 10GB, tiny. */
@@ -83,16 +84,6 @@ export interface Generated {
   durationMs: number;
   /** Time of each step: load, indexes, foreign keys, views, vacuum. */
   steps: Record<string, number>;
-}
-
-export function urlFor(base: string, database: string): string {
-  const url = new URL(base);
-  url.pathname = `/${encodeURIComponent(database)}`;
-  return url.toString();
-}
-
-export function ident(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 async function client(url: string): Promise<pg.Client> {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import pg from 'pg';
 import type { SizeChoice } from './generate.js';
-import { ident, urlFor } from './generate.js';
+import { ident, urlFor, withClient } from '../dev/pg.js';
 
 export const benchDir = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(benchDir, '..');
@@ -125,16 +125,6 @@ export function psql(ctx: Context, ...commands: string[]): Promise<Timed> {
   return timed('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...commands.flatMap((c) => ['-c', c])], { env: pgEnv(ctx.adminUrl) });
 }
 
-export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
 export async function adminQuery<T extends pg.QueryResultRow = Record<string, unknown>>(ctx: { adminUrl: string }, sql: string, params: unknown[] = []): Promise<T[]> {
   return withClient(ctx.adminUrl, async (c) => (await c.query<T>(sql, params)).rows);
 }
@@ -226,4 +216,4 @@ export async function removeDir(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true });
 }
 
-export { ident, urlFor };
+export { ident, urlFor, withClient };

@@ -1,30 +1,13 @@
 /** The demo's own look at the database, with `pg`: row counts, row digests, and its cleanup. */
-import pg from 'pg';
+import type pg from 'pg';
+import { ident, urlFor, withClient } from '../dev/pg.js';
+
+export { ident, urlFor, withClient };
 
 /** Per table: the row count, or null when the table does not exist. */
 export type Counts = Record<string, number | null>;
 /** Per table (schema.table), every table in the database: an md5 over all its rows in a fixed order. */
 export type Digests = Record<string, string>;
-
-export function urlFor(base: string, database: string): string {
-  const url = new URL(base);
-  url.pathname = `/${encodeURIComponent(database)}`;
-  return url.toString();
-}
-
-export function ident(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
 export async function exec(url: string, sql: string): Promise<void> {
   await withClient(url, (client) => client.query(sql));

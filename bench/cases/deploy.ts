@@ -3,10 +3,11 @@
  * `knex migrate:latest`, with nothing pending, and with one migration (each run's
  * migration is rolled back, untimed, with knex's own migrate:rollback).
  */
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeployReport, Manifest } from '@lifeboat/core';
 import pg from 'pg';
+import { createKnexProject } from '../../dev/knex-project.js';
 import {
   alternate,
   benchDir,
@@ -72,14 +73,7 @@ exports.down = async (knex) => {
 async function knexProject(ctx: Context): Promise<KnexProject> {
   const existing = projects.get(ctx);
   if (existing) return existing;
-  const root = join(benchDir, '.tmp');
-  await mkdir(root, { recursive: true });
-  const dir = await mkdtemp(join(root, 'knex-'));
-  await mkdir(join(dir, 'migrations'));
-  await writeFile(
-    join(dir, 'knexfile.js'), // ESM: the repo's package.json says "type": "module"
-    `export default {\n  development: { client: 'pg', connection: process.env.DATABASE_URL, migrations: { directory: './migrations' } },\n};\n`,
-  );
+  const dir = await createKnexProject(join(benchDir, '.tmp'));
   await writeFile(join(dir, 'migrations', '20260101000000_app_settings.cjs'), BASELINE_MIGRATION);
   const project = { dir, env: { DATABASE_URL: ctx.url, NODE_ENV: 'development' } };
   projects.set(ctx, project);

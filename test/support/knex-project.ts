@@ -1,6 +1,7 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { createKnexProject } from '../../dev/knex-project.js';
 import { type CliResult, cliPath, repoRoot } from './db.js';
 
 /**
@@ -18,14 +19,7 @@ export interface KnexProject {
 }
 
 export async function makeKnexProject(databaseUrl: string): Promise<KnexProject> {
-  const root = join(repoRoot, 'test/.tmp');
-  await mkdir(root, { recursive: true });
-  const dir = await mkdtemp(join(root, 'knex-'));
-  await mkdir(join(dir, 'migrations'));
-  await writeFile(
-    join(dir, 'knexfile.js'), // ESM: the repo's package.json says "type": "module"
-    `export default {\n  development: { client: 'pg', connection: process.env.DATABASE_URL, migrations: { directory: './migrations' } },\n};\n`,
-  );
+  const dir = await createKnexProject(join(repoRoot, 'test/.tmp'));
   return {
     dir,
     async addMigration(name, up, options = {}) {
