@@ -209,7 +209,7 @@ export async function deployOne(ctx: Context, strategy?: 'dump' | 'clone'): Prom
 /**
  * The Knex adapter's share of a deploy, each call timed once in this process: preparing
  * (finding and loading the knexfile), and the reads the pre-flight and the checks make
- * (pending, applied, bookkeeping: each one loads knex and opens its own connection).
+ * (status, bookkeeping: each one loads knex and opens its own connection).
  */
 export async function knexAdapterProbe(ctx: Context): Promise<Array<{ id: string; what: string; ms: number }>> {
   const project = projects.get(ctx);
@@ -236,14 +236,12 @@ export async function knexAdapterProbe(ctx: Context): Promise<Array<{ id: string
   const client = new pg.Client({ connectionString: ctx.url });
   await client.connect();
   try {
-    const [, pendingMs] = await time(() => adapter.pending(client as never));
-    const [, appliedMs] = await time(() => adapter.applied(client as never));
+    const [, statusMs] = await time(() => adapter.status(client as never));
     const [, bookkeepingMs] = await time(() => adapter.checkBookkeeping(client as never));
     return [
       { id: 'knex-import', what: 'knex adapter: import @lifeboat/knex (core already loaded)', ms: importMs },
       { id: 'knex-prepare', what: 'knex adapter: find and load the knexfile', ms: prepareMs },
-      { id: 'knex-pending', what: 'knex adapter: pending (pre-flight; knex.migrate.list)', ms: pendingMs },
-      { id: 'knex-applied', what: 'knex adapter: applied (pre-flight, and again after the run)', ms: appliedMs },
+      { id: 'knex-status', what: 'knex adapter: pending and applied (pre-flight, and after the run; knex.migrate.list)', ms: statusMs },
       { id: 'knex-bookkeeping', what: 'knex adapter: bookkeeping check (checks)', ms: bookkeepingMs },
     ];
   } finally {

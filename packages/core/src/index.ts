@@ -29,7 +29,7 @@ export { importFile } from './config/import-file.js';
 export { loadConfig, type LoadedConfig } from './config/load.js';
 export { resolveSettings, type SettingFlags, type Settings } from './config/resolve.js';
 export { type CheckResult, judged, passed } from './checks/result.js';
-export type { CliAdapter, CliAdapterInput, MigrationAdapter, MigrationRun, PreparedCommand, RunOutcome } from './guard/adapter.js';
+export type { CliAdapter, CliAdapterInput, MigrationAdapter, MigrationRun, MigrationStatus, PreparedCommand, RunOutcome } from './guard/adapter.js';
 export { commandRun } from './guard/command-run.js';
 export { flagValue } from './guard/tool-args.js';
 export { type DeployOutcome, type DeployReport, guardedDeploy, type GuardedDeployOptions } from './guard/deploy.js';

@@ -42,14 +42,13 @@ export function drizzleMigrations(options: DrizzleMigrationsOptions): MigrationA
 
   return {
     name: 'drizzle',
-    async applied(client) {
-      return appliedEntries(readJournal(options.folder), await recorded(client)).map((e) => e.tag);
-    },
-    async pending(client) {
+    async status(client) {
+      const journal = readJournal(options.folder);
       const newest = await last(client);
-      return readJournal(options.folder)
-        .filter((entry) => willRun(entry, newest))
-        .map((e) => e.tag);
+      return {
+        pending: journal.filter((entry) => willRun(entry, newest)).map((e) => e.tag),
+        applied: appliedEntries(journal, await recorded(client)).map((e) => e.tag),
+      };
     },
     async checkBookkeeping(client) {
       const journal = readJournal(options.folder);

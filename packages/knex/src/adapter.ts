@@ -15,11 +15,9 @@ export function knexMigrations(list: ListMigrations, migrations: Knex.MigratorCo
   const lockTable = `${quote(schema)}.${quote(`${tableName}_lock`)}`;
   return {
     name: 'knex',
-    async pending() {
-      return (await list())[1].map(nameOf);
-    },
-    async applied() {
-      return (await list())[0].map(nameOf);
+    async status() {
+      const [completed, pending] = await list();
+      return { pending: pending.map(nameOf), applied: completed.map(nameOf) };
     },
     async checkBookkeeping(client: pg.Client) {
       const [completed, pending] = await list();

@@ -20,10 +20,10 @@ export function prismaMigrations(migrationsDir: string, schema = 'public'): Migr
 
   return {
     name: 'prisma',
-    applied,
-    async pending(client) {
-      const done = new Set(await applied(client));
-      return migrationFolders(migrationsDir).filter((m) => !done.has(m));
+    async status(client) {
+      const done = await applied(client);
+      const recorded = new Set(done);
+      return { pending: migrationFolders(migrationsDir).filter((m) => !recorded.has(m)), applied: done };
     },
     async checkBookkeeping(client) {
       const folders = migrationFolders(migrationsDir);

@@ -1,18 +1,23 @@
 import type pg from 'pg';
 import type { CheckResult } from '../checks/result.js';
 
+/** Where a tool's migrations stand, both read in one look at its migration table. */
+export interface MigrationStatus {
+  /** Migrations not applied yet, oldest first: what the tool will run. */
+  pending: string[];
+  /** Migrations recorded as applied, oldest first. */
+  applied: string[];
+}
+
 /**
- * What the guard needs from an ORM, and nothing more: what is pending, what is
- * applied, and whether the tool's own bookkeeping is sound after a run. Adapters
+ * What the guard needs from an ORM, and nothing more: what is pending and applied,
+ * and whether the tool's own bookkeeping is sound after a run. Adapters
  * (packages/prisma, knex, drizzle) implement it; the core knows no ORM.
  */
 export interface MigrationAdapter {
   /** "prisma", "knex", "drizzle". */
   name: string;
-  /** Migrations not applied yet, oldest first. */
-  pending(client: pg.Client): Promise<string[]>;
-  /** Migrations recorded as applied, oldest first. */
-  applied(client: pg.Client): Promise<string[]>;
+  status(client: pg.Client): Promise<MigrationStatus>;
   /** After a run: no failed or unfinished rows in the migration table, every migration applied. */
   checkBookkeeping(client: pg.Client): Promise<CheckResult>;
 }

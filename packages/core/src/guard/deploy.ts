@@ -108,8 +108,9 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     let appliedBefore: string[] | undefined;
     if (adapter) {
       await withClient(target, target.database, async (client) => {
-        report.pending = await adapter.pending(client);
-        appliedBefore = await adapter.applied(client);
+        const status = await adapter.status(client);
+        report.pending = status.pending;
+        appliedBefore = status.applied;
       });
     }
     timings.pendingMs = Date.now() - pendingStart;
@@ -169,7 +170,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
         report.checks = (await runChecks(client, manifest, settings.checks, adapter)).results;
         if (adapter && appliedBefore) {
           const before = new Set(appliedBefore);
-          report.migrated = (await adapter.applied(client)).filter((m) => !before.has(m));
+          report.migrated = (await adapter.status(client)).applied.filter((m) => !before.has(m));
         }
       });
     } catch (error) {
