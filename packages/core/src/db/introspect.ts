@@ -51,12 +51,10 @@ export async function serverInfo(client: pg.Client): Promise<ServerInfo> {
   return { version: row.version.split(' ')[0]!, major: Math.floor(Number(row.num) / 10000) };
 }
 
-export async function databaseSettings(client: pg.Client, database: string): Promise<DatabaseSettings | undefined> {
-  const { rows: version } = await client.query<{ num: string }>("select current_setting('server_version_num') as num");
+export async function databaseSettings(client: pg.Client, database: string, serverMajor: number): Promise<DatabaseSettings | undefined> {
   // PostgreSQL 15 added the locale provider columns to pg_database; 17 renamed daticulocale to datlocale.
-  const num = Number(version[0]!.num);
-  const icu = num >= 150000;
-  const localeColumn = num >= 170000 ? 'd.datlocale' : 'd.daticulocale';
+  const icu = serverMajor >= 15;
+  const localeColumn = serverMajor >= 17 ? 'd.datlocale' : 'd.daticulocale';
   const { rows } = await client.query<DatabaseSettings>(
     `select pg_get_userbyid(d.datdba) as owner, pg_encoding_to_char(d.encoding) as encoding,
             d.datcollate as collate, d.datctype as ctype,

@@ -62,7 +62,7 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Manife
   let choice: StrategyChoice;
   try {
     server = await serverInfo(probe);
-    settings = (await databaseSettings(probe, target.database))!;
+    settings = (await databaseSettings(probe, target.database, server.major))!;
     choice = await chooseStrategy(probe, target.database, options.strategy ?? 'auto');
   } catch (error) {
     await probe.end().catch(() => {});
