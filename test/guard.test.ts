@@ -189,7 +189,7 @@ describe('guarded deploys (lifeboat run)', () => {
     const [first, second] = await Promise.all([firstRun, deploy([], other)]);
     expect(first.exitCode, first.stderr).toBe(0);
     expect(second.exitCode, second.stderr).toBe(0);
-    expect(second.stderr).toMatch(/another deploy of "guard_[0-9a-f]+" is running .*; waiting up to 600 s/);
+    expect(second.stderr).toMatch(/another lifeboat command is changing "guard_[0-9a-f]+" \(backend pid \d+, lifeboat deploy\); waiting up to 600 s/);
     const [a, b] = [json(first), json(second)];
     const aEnd = Date.parse(a.startedAt) + a.timings.totalMs;
     expect(Date.parse(b.lockedAt)).toBeGreaterThanOrEqual(aEnd - 50);

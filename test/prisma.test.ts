@@ -144,7 +144,7 @@ describe('lifeboat prisma migrate deploy', () => {
     expect([a.exitCode, b.exitCode]).toEqual([0, 0]);
     const outcomes = [json(a).outcome, json(b).outcome].sort();
     expect(outcomes).toEqual(['applied', 'nothing-pending']);
-    expect(a.stderr + b.stderr).toMatch(/another deploy of ".*" is running/);
+    expect(a.stderr + b.stderr).toMatch(/another lifeboat command is changing ".*"/);
     expect(await query(db.url, "select count(*)::int as n from _prisma_migrations where migration_name = '20240102000000_slow'")).toEqual([{ n: 1 }]);
   });
 

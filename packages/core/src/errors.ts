@@ -32,7 +32,11 @@ export const ERROR_CODES = {
   DRILL_FAILED: { exit: 26, meaning: 'a restore drill failed (the live database was not touched)' },
   OBJECTIVE_MISSED: { exit: 27, meaning: '`lifeboat status`: a recovery objective (RPO or RTO) does not hold' },
   INTERRUPTED: { exit: 130, meaning: 'interrupted by SIGINT (130) or SIGTERM (143) before anything changed, or after a rollback' },
-  LOCK_TIMEOUT: { exit: 24, meaning: 'another deploy of the same database held the lock for longer than the timeout' },
+  LOCK_TIMEOUT: { exit: 24, meaning: 'another command that changes the same database held its lock for longer than the timeout' },
+  STORE_FULL: { exit: 28, meaning: 'the disk holding the snapshot store is full: nothing half-written was kept, the database was not touched' },
+  RECOVERY_NEEDED: { exit: 29, meaning: 'an earlier operation on this database was interrupted (crash, kill -9): run `lifeboat recover`' },
+  REAPPLY_CONFLICTS: { exit: 30, meaning: '`lifeboat reapply` left rows it would not overwrite: they are listed' },
+  DEPLOY_FAILED_UNCHANGED: { exit: 31, meaning: 'the migrate tool failed before it changed anything; no restore was needed' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -51,7 +51,7 @@ export const configSchema = z
       })
       .strict()
       .optional(),
-    /** How long a deploy waits for another deploy of the same database. Default 600. */
+    /** How long a command that changes the database waits for another one on it (deploy, restore, rollback, recover, prune). Default 600. */
     lockTimeoutSeconds: z.number().nonnegative().optional(),
     /** Time for exact row counts; bigger tables left when it runs out are estimated. Default 30. */
     rowCountBudgetSeconds: z.number().nonnegative().optional(),

@@ -12,7 +12,7 @@ import { appendJournal } from '../store/journal.js';
 import type { Manifest } from '../store/manifest.js';
 import { newSnapshotId, type Store } from '../store/store.js';
 import type { MigrationAdapter, MigrationRun, RunOutcome } from './adapter.js';
-import { acquireDeployLock, type DeployLock } from './lock.js';
+import { acquireDatabaseLock, type DatabaseLock } from './lock.js';
 
 export type DeployOutcome =
   /** Migrated, checks passed, the snapshot kept as the restore point. */
@@ -99,7 +99,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     timings,
   };
 
-  const lock = await acquireDeployLock(target, { timeoutMs: settings.lockTimeoutMs, signal, onWait: notice });
+  const lock = await acquireDatabaseLock(target, { operation: 'deploy', timeoutMs: settings.lockTimeoutMs, signal, onWait: notice });
   timings.lockMs = Date.now() - started;
   report.lockedAt = new Date().toISOString();
   try {
@@ -238,7 +238,7 @@ async function finish(report: DeployReport, store: Store, started: number): Prom
 }
 
 /** Rolling back needs CREATEDB and a maintenance database (the lock's session is on one if it can be). */
-async function assertCanRestore(lock: DeployLock): Promise<void> {
+async function assertCanRestore(lock: DatabaseLock): Promise<void> {
   if (!lock.maintenance || !(await canCreateDatabases(lock.client))) {
     throw new LifeboatError('DB_PERMISSION', 'Automatic rollback needs a role with CREATEDB that can connect to the "postgres" database; nothing was changed.', {
       hint: "Grant CREATEDB, or deploy with a snapshot only (--no-rollback / onFailure: 'keep') and restore by hand if needed.",

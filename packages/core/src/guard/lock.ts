@@ -4,7 +4,7 @@ import { connect, connectMaintenance } from '../db/connect.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { LifeboatError } from '../errors.js';
 
-export interface DeployLock {
+export interface DatabaseLock {
   /** The session holding the lock; `maintenance`: it is on another database than the target. */
   client: pg.Client;
   maintenance: boolean;
@@ -18,19 +18,22 @@ function lockKeys(target: DatabaseTarget): [number, number] {
 }
 
 /**
- * A session advisory lock, so two deploys of one database never interleave. It is
- * held from the maintenance database, not the target: a session on the target would
- * stop the clone strategy (and the rename swap of a rollback).
+ * A session advisory lock, one per database, taken by every command that changes it
+ * (deploy, restore in place, rollback, undo, recover, reapply, prune's drops), so no two
+ * of them ever interleave. It is held from the maintenance database, not the target: a
+ * session on the target would stop the clone strategy and the rename swap.
  */
-export async function acquireDeployLock(
+export async function acquireDatabaseLock(
   target: DatabaseTarget,
-  options: { timeoutMs: number; signal?: AbortSignal; onWait?: (message: string) => void },
-): Promise<DeployLock> {
+  options: { operation: string; timeoutMs: number; signal?: AbortSignal; onWait?: (message: string) => void },
+): Promise<DatabaseLock> {
   let maintenance = true;
   const client = await connectMaintenance(target).catch(() => {
     maintenance = false;
     return connect(target);
   });
+  // Who holds it, for the one waiting: pg_stat_activity shows application_name.
+  await client.query(`set application_name = 'lifeboat ${options.operation.replace(/'/g, '')}'`).catch(() => {});
   const [k1, k2] = lockKeys(target);
   try {
     const deadline = Date.now() + options.timeoutMs;
@@ -39,12 +42,12 @@ export async function acquireDeployLock(
       const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [k1, k2]);
       if (rows[0]?.ok) break;
       if (!told) {
-        options.onWait?.(`another deploy of "${target.database}" is running (${await holder(client, k1, k2)}); waiting up to ${Math.round(options.timeoutMs / 1000)} s`);
+        options.onWait?.(`another lifeboat command is changing "${target.database}" (${await holder(client, k1, k2)}); waiting up to ${Math.round(options.timeoutMs / 1000)} s`);
         told = true;
       }
-      if (options.signal?.aborted) throw new LifeboatError('INTERRUPTED', 'Interrupted while waiting for the deploy lock; nothing was changed.');
+      if (options.signal?.aborted) throw new LifeboatError('INTERRUPTED', `Interrupted while waiting for the lock of "${target.database}"; nothing was changed.`);
       if (Date.now() >= deadline) {
-        throw new LifeboatError('LOCK_TIMEOUT', `Another deploy of "${target.database}" held the lock for more than ${Math.round(options.timeoutMs / 1000)} s; nothing was changed.`, {
+        throw new LifeboatError('LOCK_TIMEOUT', `Another lifeboat command held the lock of "${target.database}" for more than ${Math.round(options.timeoutMs / 1000)} s; nothing was changed.`, {
           hint: 'Wait for it to finish and run again, or raise lockTimeoutSeconds in lifeboat.config.',
         });
       }
