@@ -5,6 +5,7 @@ import { withClient } from '../db/connect.js';
 import { canCreateDatabases } from '../db/databases.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { ERROR_CODES, LifeboatError } from '../errors.js';
+import { failpoint } from '../failpoint.js';
 import type { StartProgress } from '../progress.js';
 import { type RestoreResult, restoreSnapshot } from '../restore/restore.js';
 import { takeSnapshot } from '../snapshot/take.js';
@@ -156,11 +157,13 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       ...(manifest.clone ? { cloneDatabase: manifest.clone.database } : {}),
     };
     notice(`snapshot ${manifest.id} (${manifest.strategy}) taken; running ${run.describe}`);
+    await failpoint('deploy:after-snapshot');
     if (signal.aborted) throw interrupted();
 
     const migrateStart = Date.now();
     report.tool = await runMigration(run, signal, options.output ?? 'inherit');
     timings.migrateMs = Date.now() - migrateStart;
+    await failpoint('deploy:after-migrate');
 
     // Checks run after a failed tool too: their figures say what the failure left behind.
     // A check that cannot even run is a failed check: the database is in a state we cannot vouch for.
@@ -178,6 +181,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       report.checks.push({ name: 'checks', ok: false, summary: 'could not run', problems: [`the checks could not run: ${message}`], allowed: [] });
     }
     timings.checksMs = Date.now() - checksStart;
+    await failpoint('deploy:after-checks');
 
     const failure: DeployOutcome | undefined = signal.aborted
       ? 'interrupted-rolled-back'

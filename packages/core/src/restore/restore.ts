@@ -7,6 +7,7 @@ import { compareStates, readState, serverInfo } from '../db/introspect.js';
 import { fitIdentifier, ident, literal } from '../db/sql.js';
 import { childEnv, type DatabaseTarget } from '../db/target.js';
 import { LifeboatError } from '../errors.js';
+import { failpoint } from '../failpoint.js';
 import { findPgTool } from '../pg-tools/find.js';
 import { runPgTool, toolFailure } from '../pg-tools/run.js';
 import { noProgress, type ProgressFn } from '../progress.js';
@@ -110,6 +111,7 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
       await loadArchive(options, staging, tool, onProgress);
     }
     const loadMs = Date.now() - loadStart;
+    await failpoint('restore:after-load');
 
     const verifyStart = Date.now();
     onProgress({ phase: 'verifying the restored database' });
@@ -122,6 +124,7 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
     }
     const verifyMs = Date.now() - verifyStart;
     await options.beforeSwap?.(staging);
+    await failpoint('restore:before-swap');
 
     const swapStart = Date.now();
     onProgress({ phase: 'swapping in the restored database' });

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { otherSessions } from '../db/databases.js';
 import { ident } from '../db/sql.js';
 import { LifeboatError } from '../errors.js';
+import { failpoint } from '../failpoint.js';
 
 /**
  * Make `incoming` the live database called `live`, keeping the old one as `keep`.
@@ -12,6 +13,7 @@ export async function swapDatabases(client: pg.Client, live: string, incoming: s
   const { rows } = await client.query<{ allow: boolean }>('select datallowconn as allow from pg_database where datname = $1', [live]);
   const allowed = rows[0]?.allow ?? true;
   await client.query(`alter database ${ident(live)} with allow_connections false`);
+  await failpoint('swap:after-disallow');
   try {
     await closeSessions(client, live);
     await client.query('begin');
@@ -27,6 +29,7 @@ export async function swapDatabases(client: pg.Client, live: string, incoming: s
     await client.query(`alter database ${ident(live)} with allow_connections ${allowed}`).catch(() => {});
     throw error;
   }
+  await failpoint('swap:after-rename');
   // The kept copy is a normal database again, for inspection or a later restore.
   await client.query(`alter database ${ident(keep)} with allow_connections ${allowed}`).catch(() => {});
 }
