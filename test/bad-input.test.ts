@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedServer, freePort, startEmbedded } from '../dev/embedded-postgres.js';
-import { adminUrl, dataDigest, databaseNames, databases, json, lifeboat, query, urlFor } from './support/db.js';
+import { adminUrl, dataDigest, databaseNames, databases, json, lifeboat, pgEnv, query, urlFor } from './support/db.js';
 
 const newStore = () => mkdtemp(join(tmpdir(), 'lifeboat-store-'));
 
@@ -213,6 +213,25 @@ describe('pg_dump older than the server (embedded PostgreSQL 17, client tools 15
     expect(result.exitCode, result.stderr).toBe(0);
     expect(json(result).strategy).toBe('clone');
     expect(json(result).server.major).toBe(17);
+  });
+
+  // This server runs nothing else, so "no transaction committed while the tool ran" is this test's alone to decide.
+  it('a migrate tool that fails before it changes anything: reported as such, exit 31, no restore and no replaced database', async () => {
+    const project = await newStore();
+    const before = await dataDigest(url);
+    const result = await lifeboat(['run', '--json', '--', 'sh', '-c', 'echo "Error: could not start the schema engine" >&2; exit 1'], { url, cwd: project });
+    expect(result.exitCode, result.stderr).toBe(31);
+    const report = json(result);
+    expect(report.outcome).toBe('migration-failed-unchanged');
+    expect(report.restore).toBeUndefined();
+    expect(result.stderr).toMatch(/no transaction committed on the server while it ran: the database is unchanged/);
+    expect(await databaseNames('app__lifeboat_%', server!.url())).toEqual([]);
+    expect(await dataDigest(url)).toEqual(before);
+    // A tool that did write before failing is still rolled back.
+    const wrote = await lifeboat(['run', '--json', '--', 'psql', '-q', '-v', 'ON_ERROR_STOP=1', '-c', 'delete from t where id > 25', '-c', 'select 1 / 0'], { url, cwd: project, env: pgEnv(url) });
+    expect(wrote.exitCode, wrote.stderr).toBe(20);
+    expect(json(wrote).outcome).toBe('migration-failed-rolled-back');
+    expect(await dataDigest(url)).toEqual(before);
   });
 });
 

@@ -253,7 +253,11 @@ process.exit(1);
     expect(result.exitCode, result.stderr).toBe(22);
     expect(result.stdout).toMatch(/FAILED, and the ROLLBACK FAILED too \(exit 22\)/);
     expect(result.stdout).toMatch(/ROLLBACK FAILED: Snapshot \S+ is a clone and its database "lifeboat_snap_\S+" is gone from the server/);
-    expect(result.stdout).toMatch(/npx lifeboat restore \S+ --yes --store /);
+    expect(result.stdout).toMatch(/retry the rollback: npx lifeboat recover --yes --store /);
+    // The deploy's record stays open: every command points to `recover` until the database is back.
+    const status = await lifeboat(['status'], { url: db.url, cwd: project });
+    expect(status.exitCode).toBe(29);
+    expect(status.stdout).toMatch(/during its checks: the database holds the unchecked result/);
     // The database is as the failed migration left it: nothing half-restored, no staging copy left.
     expect((await query(db.url, 'select count(*)::int as n from orders'))[0]).toEqual({ n: 10 });
     expect(await query(db.url, "select datname from pg_database where datname like $1", [`${db.name}__lifeboat_restoring%`])).toEqual([]);

@@ -149,7 +149,8 @@ describe('Knex', () => {
         await project.addMigration('20240102000000_ok', "  await knex.schema.alterTable('customers', (t) => t.text('tier'));");
         await project.addMigration('20240103000000_fails', "  await knex.raw('select 1 / 0');");
         const error = await guarded(knex, { cwd: project.dir, onNotice: () => {} }).migrate.latest().catch((e: unknown) => e);
-        expect(error).toMatchObject({ code: 'DEPLOY_FAILED_ROLLED_BACK' });
+        // knex ran the batch in one transaction: restored (20), or nothing to restore (31) when nothing committed on the server meanwhile.
+        expect(['DEPLOY_FAILED_ROLLED_BACK', 'DEPLOY_FAILED_UNCHANGED']).toContain((error as { code: string }).code);
         expect(String((error as Error).message)).toMatch(/division by zero/);
         expect(await state()).toEqual(before);
       } finally {

@@ -116,6 +116,8 @@ export async function dataDigest(url: string): Promise<Record<string, string>> {
 
 export interface CliResult {
   exitCode: number;
+  /** The signal that ended it (SIGKILL from a failpoint), if any. */
+  signal?: string | undefined;
   stdout: string;
   stderr: string;
 }
@@ -128,7 +130,7 @@ export async function lifeboat(args: string[], options: { env?: Record<string, s
     reject: false,
     stdin: 'ignore',
   });
-  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+  return { exitCode: result.exitCode ?? -1, signal: result.signal, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
 export function json<T = any>(result: CliResult): T {

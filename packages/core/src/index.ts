@@ -37,6 +37,8 @@ export { assertDeployed, deployWith, type DeployWithOptions } from './guard/prog
 export { type DiscardReport, discardReport, type TableDiscard } from './recovery/discard.js';
 export { rollback, type RollbackOptions, type RollbackResult, undoRollback } from './recovery/rollback.js';
 export { drill, type DrillResult } from './recovery/drill.js';
+export { recover, type RecoverResult, type RecoveredOperation } from './recovery/recover.js';
+export { type InterruptedOperation, interruptedOperations } from './recovery/interrupted.js';
 export { recoveryStatus, type StatusReport } from './recovery/status.js';
 export { type ClassProposal, classesSnippet, classify } from './recovery/classify.js';
 export { runbook } from './recovery/runbook.js';

@@ -4,6 +4,7 @@ import { resolveSettings, type Settings } from '../config/resolve.js';
 import { type DatabaseTarget, parseDatabaseUrl } from '../db/target.js';
 import type { StrategyName } from '../strategies/choose.js';
 import { openStore, type Store } from '../store/store.js';
+import { interruptedOperations } from '../recovery/interrupted.js';
 import { createOutput, type Output } from './output.js';
 
 /** The options every command takes, before or after its name. */
@@ -66,7 +67,12 @@ function mergedOptions(command: Command): Record<string, unknown> {
   return { ...defaults, ...given };
 }
 
-export async function contextOf(command: Command): Promise<CommandContext> {
+/**
+ * The command's context. Commands that change a database refuse under their lock when an
+ * earlier operation was interrupted, and `status` / `recover` report it: they say
+ * `interrupted: 'handled'`. Every other command warns on stderr and goes on.
+ */
+export async function contextOf(command: Command, options_: { interrupted?: 'warn' | 'handled' } = {}): Promise<CommandContext> {
   const raw = mergedOptions(command);
   const options: GlobalOptions = {
     ...(raw.databaseUrl !== undefined ? { databaseUrl: String(raw.databaseUrl) } : {}),
@@ -93,11 +99,24 @@ export async function contextOf(command: Command): Promise<CommandContext> {
   const given = url !== undefined && url.trim() !== '';
   let parsed: DatabaseTarget | undefined;
   const target = () => (parsed ??= parseDatabaseUrl(url));
+  const out = createOutput(options.json);
+  const store = openStore(settings.store);
+  if (options_.interrupted !== 'handled') {
+    let database: string | undefined;
+    try {
+      database = given ? target().database : undefined;
+    } catch {
+      // A malformed URL is the command's to report, if it needs one.
+    }
+    for (const found of await interruptedOperations(store, database)) {
+      out.note(`lifeboat: warning: ${found.state}. Run \`lifeboat recover\`: it will ${found.plan}.`);
+    }
+  }
   return {
     options,
     settings,
-    out: createOutput(options.json),
-    store: openStore(settings.store),
+    out,
+    store,
     cwd,
     databaseUrl: given ? url : undefined,
     databaseUrlSource,

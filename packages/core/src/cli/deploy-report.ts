@@ -5,6 +5,7 @@ const HEADLINE: Record<DeployReport['outcome'], string> = {
   applied: 'applied; checks passed',
   'nothing-pending': 'nothing pending',
   'migration-failed-rolled-back': 'the migration FAILED and was rolled back',
+  'migration-failed-unchanged': 'the migration FAILED before it changed anything; nothing to roll back',
   'checks-failed-rolled-back': 'checks FAILED after the migration; rolled back',
   'interrupted-rolled-back': 'interrupted; rolled back',
   'failed-kept': 'FAILED; the database was left as it is (onFailure: keep)',

@@ -28,9 +28,10 @@ export interface MigrationRun {
   describe: string;
   /**
    * Run it, streaming its output. `signal` aborts it (Ctrl-C). `output: 'stderr'` sends the
-   * tool's stdout to stderr, keeping stdout for Lifeboat's --json document.
+   * tool's stdout to stderr, keeping stdout for Lifeboat's --json document. A process
+   * reports its process group's pid through `onSpawn`, for the deploy's intent record.
    */
-  run(options: { signal: AbortSignal; output: 'inherit' | 'stderr' }): Promise<RunOutcome>;
+  run(options: { signal: AbortSignal; output: 'inherit' | 'stderr'; onSpawn?: (pid: number) => void }): Promise<RunOutcome>;
   /**
    * In-process runs hold pool connections to the database; a rollback replaces it by a
    * rename swap, which ends those sessions. Close the pool before, reopen it after.

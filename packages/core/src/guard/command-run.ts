@@ -1,32 +1,50 @@
+import { stopGroup, watchGroup } from '../process/watchdog.js';
 import type { MigrationRun, RunOutcome } from './adapter.js';
 
 /**
- * A migrate command as a child process: the real tool with the user's arguments,
- * its output streamed live, its exit code kept. Aborting sends it SIGTERM.
+ * A migrate command as a child process: the real tool with the user's arguments, its
+ * output streamed live, its exit code kept. It leads a process group of its own, watched
+ * so that it never outlives Lifeboat, even after `kill -9` (process/watchdog.ts).
+ * Aborting (Ctrl-C) sends the whole group SIGTERM, then SIGKILL after 10 s. Its stdin is
+ * not the terminal: a group that is not in the foreground must not read it, and a guarded
+ * migration has nothing to ask.
  */
 export function commandRun(file: string, args: string[], options: { cwd?: string; env?: Record<string, string>; describe?: string } = {}): MigrationRun {
   return {
     describe: options.describe ?? [file, ...args].map((a) => (/[\s"'$]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a)).join(' '),
-    async run({ signal, output }): Promise<RunOutcome> {
+    async run({ signal, output, onSpawn }): Promise<RunOutcome> {
       const { execa } = await import('execa');
       const child = execa(file, args, {
         cwd: options.cwd,
         env: options.env,
-        stdin: 'inherit',
+        stdin: 'ignore',
         stdout: output === 'inherit' ? 'inherit' : 'pipe',
         stderr: 'inherit',
         buffer: false,
         reject: false,
-        cancelSignal: signal,
-        forceKillAfterDelay: 10_000,
+        detached: true,
       });
+      const pid = child.pid;
+      const watchdog = pid === undefined ? undefined : watchGroup(pid);
+      if (pid !== undefined) onSpawn?.(pid);
+      const stop = () => {
+        if (pid !== undefined) void stopGroup(pid, 10_000);
+      };
+      signal.addEventListener('abort', stop, { once: true });
       if (output === 'stderr') child.stdout?.pipe(process.stderr, { end: false });
-      const result = await child;
-      if (result.failed && result.exitCode === undefined) {
-        const reason = result.isCanceled ? 'interrupted' : result.code === 'ENOENT' ? `${file} was not found` : result.shortMessage;
-        return { exitCode: result.isCanceled ? 130 : 127, error: reason };
+      try {
+        const result = await child;
+        if (signal.aborted) return { exitCode: 130, error: 'interrupted' };
+        if (result.failed && result.exitCode === undefined) {
+          return { exitCode: 127, error: result.code === 'ENOENT' ? `${file} was not found` : result.shortMessage };
+        }
+        return result.exitCode === 0 ? { exitCode: 0 } : { exitCode: result.exitCode ?? 1, error: `exited with code ${result.exitCode}` };
+      } finally {
+        signal.removeEventListener('abort', stop);
+        // Whatever the tool left running in its group goes with it.
+        if (pid !== undefined && !signal.aborted) await stopGroup(pid, 2_000);
+        watchdog?.release();
       }
-      return result.exitCode === 0 ? { exitCode: 0 } : { exitCode: result.exitCode ?? 1, error: `exited with code ${result.exitCode}` };
     },
   };
 }

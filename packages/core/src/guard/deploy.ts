@@ -9,7 +9,10 @@ import { failpoint } from '../failpoint.js';
 import type { StartProgress } from '../progress.js';
 import { type RestoreResult, restoreSnapshot } from '../restore/restore.js';
 import { takeSnapshot } from '../snapshot/take.js';
+import { beginIntent, type Intent } from '../store/intent.js';
 import { appendJournal } from '../store/journal.js';
+import { assertNothingInterrupted } from '../recovery/interrupted.js';
+import { committedSince, nextTransactionId } from '../db/transactions.js';
 import type { Manifest } from '../store/manifest.js';
 import { newSnapshotId, type Store } from '../store/store.js';
 import type { MigrationAdapter, MigrationRun, RunOutcome } from './adapter.js';
@@ -22,6 +25,8 @@ export type DeployOutcome =
   | 'nothing-pending'
   /** The tool failed and the database was restored. */
   | 'migration-failed-rolled-back'
+  /** The tool failed before it wrote anything (no transaction committed since the snapshot): nothing to restore. */
+  | 'migration-failed-unchanged'
   /** Checks failed and the database was restored. */
   | 'checks-failed-rolled-back'
   /** Interrupted (Ctrl-C / SIGTERM) and the database was restored. */
@@ -103,7 +108,11 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
   const lock = await acquireDatabaseLock(target, { operation: 'deploy', timeoutMs: settings.lockTimeoutMs, signal, onWait: notice });
   timings.lockMs = Date.now() - started;
   report.lockedAt = new Date().toISOString();
+  // Closed when the deploy ends; left open (for `lifeboat recover`) only when the database is not as it should be.
+  let intent: Intent | undefined;
+  let keepIntent = false;
   try {
+    await assertNothingInterrupted(store, target);
     // Pending and applied, through the adapter, on one short-lived connection.
     const pendingStart = Date.now();
     let appliedBefore: string[] | undefined;
@@ -128,11 +137,14 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     if (report.pending) notice(`${report.pending.length} pending: ${report.pending.join(', ')}`);
     if (signal.aborted) throw interrupted();
     if (settings.onFailure === 'rollback') await assertCanRestore(lock);
+    const snapshotId = newSnapshotId();
+    intent = await beginIntent(store, { operation: 'deploy', database: target.database, server: `${target.host}:${target.port}`, deploy: report.id, phase: 'snapshotting', snapshot: snapshotId });
 
     // The snapshot is the pre-flight record too: row counts, filled columns, schema, indexes.
     const snapshotStart = Date.now();
     const snapshotProgress = options.progress?.();
     const manifest = await takeSnapshot({
+      id: snapshotId,
       target,
       store,
       strategy: settings.strategy,
@@ -160,10 +172,15 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     await failpoint('deploy:after-snapshot');
     if (signal.aborted) throw interrupted();
 
+    // The next transaction id before the tool runs: if no transaction committed from here on, the tool wrote nothing.
+    const xidBefore = await nextTransactionId(lock.client);
+    await intent.update({ phase: 'migrating' });
     const migrateStart = Date.now();
-    report.tool = await runMigration(run, signal, options.output ?? 'inherit');
+    const tracked = intent;
+    report.tool = await runMigration(run, signal, options.output ?? 'inherit', (pid) => void tracked.update({ tool: { pid, describe: run.describe } }).catch(() => {}));
     timings.migrateMs = Date.now() - migrateStart;
     await failpoint('deploy:after-migrate');
+    await intent.update({ phase: 'checking' });
 
     // Checks run after a failed tool too: their figures say what the failure left behind.
     // A check that cannot even run is a failed check: the database is in a state we cannot vouch for.
@@ -194,6 +211,15 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       await appendJournal(store, { event: 'restore-point', deploy: report.id, snapshot: manifest.id, database: target.database });
       return await finish(report, store, started);
     }
+    if (failure === 'migration-failed-rolled-back') {
+      const written = await committedSince(lock.client, xidBefore);
+      if (written === 0) {
+        notice(`the tool failed and no transaction committed on the server while it ran: the database is unchanged, nothing to restore`);
+        report.outcome = 'migration-failed-unchanged';
+        report.exitCode = exitFor('DEPLOY_FAILED_UNCHANGED');
+        return await finish(report, store, started);
+      }
+    }
     if (settings.onFailure === 'keep' && failure !== 'interrupted-rolled-back') {
       notice(`the deploy failed; the database is left as it is (onFailure: keep). Snapshot ${manifest.id} is kept.`);
       report.outcome = 'failed-kept';
@@ -211,6 +237,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
         target,
         store,
         manifest,
+        intent,
         onNotice: notice,
         ...(restoreProgress ? { onProgress: restoreProgress.onProgress } : {}),
       }).finally(() => restoreProgress?.stop());
@@ -223,12 +250,16 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       report.outcome = 'rollback-failed';
       report.exitCode = exitFor('ROLLBACK_FAILED');
       report.recovery = recoverySteps(error, target, store, manifest);
+      // The database holds the failed migration's result: the record stays, and `lifeboat recover` retries the rollback.
+      keepIntent = true;
+      await intent.update({ phase: 'checking', staging: undefined }).catch(() => {});
     } finally {
       await run.afterRestore?.().catch(() => {});
     }
     timings.restoreMs = Date.now() - restoreStart;
     return await finish(report, store, started);
   } finally {
+    if (intent && !keepIntent) await intent.close().catch(() => {});
     await lock.release();
   }
 }
@@ -254,14 +285,14 @@ function interrupted(): LifeboatError {
   return new LifeboatError('INTERRUPTED', 'Interrupted before the migration ran; nothing was changed.');
 }
 
-function exitFor(code: 'DEPLOY_FAILED_ROLLED_BACK' | 'CHECKS_FAILED_ROLLED_BACK' | 'ROLLBACK_FAILED' | 'DEPLOY_FAILED_KEPT' | 'INTERRUPTED'): number {
+function exitFor(code: 'DEPLOY_FAILED_ROLLED_BACK' | 'DEPLOY_FAILED_UNCHANGED' | 'CHECKS_FAILED_ROLLED_BACK' | 'ROLLBACK_FAILED' | 'DEPLOY_FAILED_KEPT' | 'INTERRUPTED'): number {
   return ERROR_CODES[code].exit;
 }
 
 /** The migration, whatever it does: a throw (programmatic runs) is a failure like a non-zero exit. */
-async function runMigration(run: MigrationRun, signal: AbortSignal, output: 'inherit' | 'stderr'): Promise<RunOutcome> {
+async function runMigration(run: MigrationRun, signal: AbortSignal, output: 'inherit' | 'stderr', onSpawn?: (pid: number) => void): Promise<RunOutcome> {
   try {
-    return await run.run({ signal, output });
+    return await run.run({ signal, output, ...(onSpawn ? { onSpawn } : {}) });
   } catch (error) {
     return { exitCode: 1, error: error instanceof Error ? error.message : String(error) };
   }
@@ -273,8 +304,7 @@ function recoverySteps(error: unknown, target: DatabaseTarget, store: Store, man
     error: message,
     steps: [
       `The database "${target.database}" is as the failed migration left it; snapshot ${manifest.id} and every other copy are kept.`,
-      `Fix the cause above, then restore by hand:`,
-      `  npx lifeboat restore ${manifest.id} --yes --store ${store.root} --database-url '${target.display}'   (put the password back for ***)`,
+      `Fix the cause above, then retry the rollback: npx lifeboat recover --yes --store ${store.root} --database-url '${target.display}'   (put the password back for ***)`,
       manifest.strategy === 'dump'
         ? `Or with PostgreSQL's tools: createdb ${target.database}_restored && pg_restore --exit-on-error -d ${target.database}_restored ${store.root}/snapshots/${manifest.id}/${manifest.dump?.format === 'directory' ? 'data' : 'data.dump'}`
         : `Or on the server: CREATE DATABASE "${target.database}_restored" TEMPLATE "${manifest.clone?.database}";`,

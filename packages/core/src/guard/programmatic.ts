@@ -45,6 +45,7 @@ const FAILURE_CODES: Record<DeployOutcome, ErrorCode> = {
   applied: 'INTERNAL',
   'nothing-pending': 'DEPLOY_FAILED_KEPT',
   'migration-failed-rolled-back': 'DEPLOY_FAILED_ROLLED_BACK',
+  'migration-failed-unchanged': 'DEPLOY_FAILED_UNCHANGED',
   'checks-failed-rolled-back': 'CHECKS_FAILED_ROLLED_BACK',
   'interrupted-rolled-back': 'INTERRUPTED',
   'failed-kept': 'DEPLOY_FAILED_KEPT',

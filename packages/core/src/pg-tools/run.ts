@@ -1,6 +1,7 @@
 import type { ResultPromise } from 'execa';
 import { debug } from '../debug.js';
 import { LifeboatError, firstLine } from '../errors.js';
+import { watchGroup } from '../process/watchdog.js';
 import type { PgTool } from './find.js';
 
 /**
@@ -29,6 +30,11 @@ export async function runPgTool(
     detached: true,
     ...(options.signal ? { cancelSignal: options.signal } : {}),
   });
+  // Its own group is watched too: a pg_restore must not go on loading after Lifeboat was killed.
+  if (child.pid !== undefined) {
+    const watchdog = watchGroup(child.pid);
+    child.finally(() => watchdog.release()).catch(() => {});
+  }
   let pending = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {

@@ -10,6 +10,7 @@ import { appendJournal } from '../store/journal.js';
 import type { Manifest } from '../store/manifest.js';
 import type { Store } from '../store/store.js';
 import type { ProgressFn } from '../progress.js';
+import { beginIntent } from '../store/intent.js';
 
 export interface DrillResult {
   snapshot: string;
@@ -35,9 +36,12 @@ export async function drill(options: { target: DatabaseTarget; store: Store; man
   const scratch = `lifeboat_drill_${manifest.id.replace(/-/g, '_')}_${Date.now().toString(36)}`;
   const result: DrillResult = { snapshot: manifest.id, ok: false, phases: {}, checks: [] };
   let restored = false;
+  // The scratch database is recorded: a drill killed half-way leaves it for `lifeboat recover` to drop.
+  const intent = await beginIntent(store, { operation: 'drill', database: target.database, server: `${target.host}:${target.port}`, snapshot: manifest.id });
   try {
-    const restore = await restoreSnapshot({ target, store, manifest, to: scratch, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    const restore = await restoreSnapshot({ target, store, manifest, to: scratch, intent, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
     restored = true;
+    await intent.update({ phase: 'restoring', staging: scratch });
     result.phases.restore = restore.phases;
     result.restoreSeconds = restore.durationMs / 1000;
     const checksStart = Date.now();
@@ -66,6 +70,7 @@ export async function drill(options: { target: DatabaseTarget; store: Store; man
       }
       result.phases.dropMs = Date.now() - dropStart;
     }
+    await intent.close();
   }
   await appendJournal(store, { event: 'drill', database: target.database, ...result });
   return result;

@@ -6,7 +6,9 @@ import { type RestoreResult, restoreSnapshot } from '../restore/restore.js';
 import { takeSnapshot } from '../snapshot/take.js';
 import { appendJournal, readJournal } from '../store/journal.js';
 import type { Manifest } from '../store/manifest.js';
-import { findSnapshot, type Store } from '../store/store.js';
+import { findSnapshot, newSnapshotId, type Store } from '../store/store.js';
+import { exclusively } from '../guard/exclusive.js';
+import type { Intent } from '../store/intent.js';
 import { type DiscardReport, discardReport } from './discard.js';
 
 export interface RollbackOptions {
@@ -37,9 +39,20 @@ export interface RollbackResult {
  */
 export async function rollback(options: RollbackOptions): Promise<RollbackResult> {
   const { target, store } = options;
+  // An interrupted deploy comes first (`recover` returns to its own snapshot): the restore point is read under the lock.
+  return exclusively({ target, store, operation: 'rollback', lockTimeoutMs: options.settings.lockTimeoutMs, ...(options.onNotice ? { onNotice: options.onNotice } : {}) }, (intent) =>
+    rollbackExclusively(options, intent),
+  );
+}
+
+async function rollbackExclusively(options: RollbackOptions, intent: Intent): Promise<RollbackResult> {
+  const { target, store } = options;
   const restorePoint = await findRestorePoint(store, target.database, options);
   options.onNotice?.(`restore point: snapshot ${restorePoint.id} of ${restorePoint.createdAt}`);
+  const safetyId = newSnapshotId();
+  await intent.update({ phase: 'snapshotting', snapshot: safetyId });
   const safety = await takeSnapshot({
+    id: safetyId,
     target,
     store,
     strategy: options.settings.strategy,
@@ -56,6 +69,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
     target,
     store,
     manifest: restorePoint,
+    intent,
     ...(options.onNotice ? { onNotice: options.onNotice } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     beforeSwap: async (staging) => {
@@ -77,15 +91,20 @@ export async function undoRollback(options: Omit<RollbackOptions, 'deployId' | '
     });
   }
   const manifest = await findSnapshot(options.store, String(last.safetySnapshot));
-  const restore = await restoreSnapshot({
-    target: options.target,
-    store: options.store,
-    manifest,
-    ...(options.onNotice ? { onNotice: options.onNotice } : {}),
-    beforeSwap: async (staging) => {
-      await options.confirm({ restorePoint: manifest, discarded: await discardReport(options.target, options.target.database, staging) });
-    },
-  });
+  const restore = await exclusively(
+    { target: options.target, store: options.store, operation: 'undo', lockTimeoutMs: options.settings.lockTimeoutMs, record: { snapshot: manifest.id }, ...(options.onNotice ? { onNotice: options.onNotice } : {}) },
+    (intent) =>
+      restoreSnapshot({
+        target: options.target,
+        store: options.store,
+        manifest,
+        intent,
+        ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+        beforeSwap: async (staging) => {
+          await options.confirm({ restorePoint: manifest, discarded: await discardReport(options.target, options.target.database, staging) });
+        },
+      }),
+  );
   await appendJournal(options.store, { event: 'rollback-undo', database: options.target.database, safetySnapshot: manifest.id, restore });
   return { safetySnapshot: manifest.id, restore };
 }

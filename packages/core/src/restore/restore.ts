@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
@@ -16,7 +17,8 @@ import type { Manifest } from '../store/manifest.js';
 import { snapshotDir, type Store } from '../store/store.js';
 import { corruptError, verifySnapshot } from '../snapshot/verify.js';
 import { DUMP_DIR, DUMP_FILE } from '../strategies/dump.js';
-import { swapDatabases } from './swap.js';
+import type { Intent } from '../store/intent.js';
+import { allowsConnections, swapDatabases } from './swap.js';
 
 export interface RestoreOptions {
   target: DatabaseTarget;
@@ -33,6 +35,12 @@ export interface RestoreOptions {
    * the staging database is dropped and nothing else changed.
    */
   beforeSwap?: (staging: string) => Promise<void>;
+  /**
+   * The operation's intent record (deploy, restore, rollback, recover): the restore moves it
+   * to `restoring` (naming the staging database) and `swapping` (naming the kept copy), so a
+   * crash at any point leaves what `lifeboat recover` needs to finish or undo it.
+   */
+  intent?: Intent;
 }
 
 export interface RestoreResult {
@@ -77,7 +85,8 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
   let staging = '';
   let stagingCreated = false;
   try {
-    staging = await unusedName(maintenance, `${finalName}__lifeboat_restoring_`);
+    // Unique per run, so a restore only ever drops the staging database it created itself.
+    staging = fitIdentifier(`${finalName}__lifeboat_restoring_`, `${stamp()}_${randomBytes(3).toString('hex')}`);
     const server = await serverInfo(maintenance);
     if (!(await canCreateDatabases(maintenance))) {
       throw new LifeboatError('DB_PERMISSION', 'Restoring needs CREATEDB (Lifeboat restores into a new database, then swaps), and this role does not have it.', {
@@ -99,15 +108,16 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
     const checkMs = Date.now() - started;
 
     const loadStart = Date.now();
+    await options.intent?.update({ phase: 'restoring', snapshot: manifest.id, staging });
     if (manifest.strategy === 'clone') {
       onProgress({ phase: 'copying the clone' });
-      stagingCreated = true;
       await copyDatabase(maintenance, manifest.clone!.database, staging, owner);
+      stagingCreated = true;
     } else {
       const archiveMajor = Number(manifest.dump!.toolVersion.split('.')[0]);
       const tool = await findPgTool('pg_restore', Math.max(server.major, archiveMajor), server.major >= archiveMajor ? server.version : manifest.dump!.toolVersion);
-      stagingCreated = true;
       await createLike(maintenance, staging, manifest, owner, options.onNotice);
+      stagingCreated = true;
       await loadArchive(options, staging, tool, onProgress);
     }
     const loadMs = Date.now() - loadStart;
@@ -131,7 +141,9 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
     let replaced: string | undefined;
     if (options.to === undefined && liveExists) {
       replaced = await unusedName(maintenance, `${target.database}__lifeboat_replaced_`);
-      await swapDatabases(maintenance, target.database, staging, replaced);
+      const allowed = await allowsConnections(maintenance, target.database);
+      await options.intent?.update({ phase: 'swapping', staging, replaced, allowConnections: allowed });
+      await swapDatabases(maintenance, target.database, staging, replaced, allowed);
     } else {
       await maintenance.query(`alter database ${ident(staging)} rename to ${ident(finalName)}`);
     }
@@ -156,7 +168,7 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
   }
 }
 
-/** `<prefix><stamp>`, with a counter when a restore in the same second already took it. */
+/** `<prefix><stamp>`, with a counter when a restore in the same second already took it (restores in place hold the database's lock). */
 async function unusedName(client: pg.Client, prefix: string): Promise<string> {
   const base = stamp();
   for (let n = 1; ; n++) {

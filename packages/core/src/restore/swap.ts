@@ -9,9 +9,9 @@ import { failpoint } from '../failpoint.js';
  * Connections to `live` are closed and refused for the moment of the swap; both
  * renames happen in one transaction, so there is never a moment with no `live`.
  */
-export async function swapDatabases(client: pg.Client, live: string, incoming: string, keep: string): Promise<void> {
-  const { rows } = await client.query<{ allow: boolean }>('select datallowconn as allow from pg_database where datname = $1', [live]);
-  const allowed = rows[0]?.allow ?? true;
+export async function swapDatabases(client: pg.Client, live: string, incoming: string, keep: string, allowed?: boolean): Promise<void> {
+  // `allowed`: what the live database allowed before (recover passes the recorded value: a crash may have left it sealed).
+  allowed ??= await allowsConnections(client, live);
   await client.query(`alter database ${ident(live)} with allow_connections false`);
   await failpoint('swap:after-disallow');
   try {
@@ -50,4 +50,10 @@ async function closeSessions(client: pg.Client, database: string): Promise<void>
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** pg_database.datallowconn; true for a database that is not there. */
+export async function allowsConnections(client: pg.Client, database: string): Promise<boolean> {
+  const { rows } = await client.query<{ allow: boolean }>('select datallowconn as allow from pg_database where datname = $1', [database]);
+  return rows[0]?.allow ?? true;
 }

@@ -16,8 +16,11 @@ import { chooseStrategy, type StrategyChoice, type StrategyName } from '../strat
 import { cloneDatabaseName, cloneSnapshot } from '../strategies/clone.js';
 import { type Compression, compressionArg, type DumpFormat, dumpDatabase, type SnapshotFile } from '../strategies/dump.js';
 import { LIFEBOAT_VERSION } from '../version.js';
+import { failpoint } from '../failpoint.js';
 
 export interface TakeSnapshotOptions {
+  /** The new snapshot's id, when the caller must name it before it exists (a deploy's intent record). */
+  id?: string;
   target: DatabaseTarget;
   store: Store;
   strategy?: StrategyName;
@@ -92,7 +95,7 @@ async function snapshotWith(
   await ensureWritable(store);
   notice(`strategy: ${choice.strategy} (${choice.reason})`);
 
-  const id = newSnapshotId(startedAt);
+  const id = options.id ?? newSnapshotId(startedAt);
   await beginSnapshot(store, id);
   const dir = snapshotDir(store, id);
   let cloneName: string | undefined;
@@ -122,6 +125,7 @@ async function snapshotWith(
     }
     const finishedAt = new Date();
     const manifest = buildManifest({ options, id, server, settings, choice, taken, cloneName, startedAt, finishedAt });
+    await failpoint('snapshot:before-manifest');
     await finishSnapshot(store, manifest);
     await appendJournal(store, {
       event: 'snapshot',

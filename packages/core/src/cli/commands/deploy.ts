@@ -19,7 +19,7 @@ export function toolCommand(tool: string): Command {
     .allowExcessArguments()
     .passThroughOptions()
     .action(async (args: string[], _opts: object, cmd: Command) => {
-      const ctx = await contextOf(cmd);
+      const ctx = await contextOf(cmd, { interrupted: 'handled' });
       const adapter = await loadCliAdapter(tool, ctx.cwd);
       const prepared = await adapter.prepare({ args, cwd: ctx.cwd, env: process.env, databaseUrl: ctx.databaseUrl, databaseUrlSource: ctx.databaseUrlSource });
       if (!prepared.guarded) {
@@ -45,7 +45,7 @@ export function runCommand(): Command {
     .argument('<command...>', 'the command and its arguments, after --')
     .passThroughOptions()
     .action(async (command: string[], _opts: object, cmd: Command) => {
-      const ctx = await contextOf(cmd);
+      const ctx = await contextOf(cmd, { interrupted: 'handled' });
       const [file, ...args] = command;
       await deploy(ctx, undefined, commandRun(file!, args, { cwd: ctx.cwd }), undefined);
     });

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { connectMaintenance } from '../../db/connect.js';
+import { exclusively } from '../../guard/exclusive.js';
 import { applyPrune, planPrune } from '../../retention/prune.js';
 import { confirmDestructive } from '../confirm.js';
 import { contextOf } from '../context.js';
@@ -12,7 +13,7 @@ export function pruneCommand(): Command {
     .option('--max-age <days>', 'keep snapshots younger than this many days (default: retention.maxAgeDays)', positiveNumber)
     .option('--dry-run', 'list what would be removed, remove nothing', false)
     .action(async (opts: { keep?: number; maxAge?: number; dryRun: boolean }, cmd: Command) => {
-      const ctx = await contextOf(cmd);
+      const ctx = await contextOf(cmd, { interrupted: 'handled' });
       const keep = opts.keep ?? ctx.settings.retention.keep;
       const maxAgeDays = opts.maxAge ?? ctx.settings.retention.maxAgeDays;
       const policy = { ...(keep !== undefined ? { keep } : {}), ...(maxAgeDays !== undefined ? { maxAgeDays } : {}) };
@@ -29,7 +30,14 @@ export function pruneCommand(): Command {
       for (const d of plan.replacedDatabases) ctx.out.line(`${opts.dryRun ? 'would drop' : 'drop'} database ${d.name} (replaced by a restore on ${d.createdAt})`);
       if (total > 0 && !opts.dryRun) {
         await confirmDestructive(`remove ${plan.expired.length + plan.abandoned.length} snapshot(s) from ${ctx.store.root} and drop ${plan.replacedDatabases.length} replaced database(s)`, ctx.options.yes);
-        await applyPrune(ctx.store, plan, ctx.maybeTarget());
+        const drops = [...[...plan.expired, ...plan.abandoned].flatMap((s) => (s.cloneDatabase ? [s.cloneDatabase] : [])), ...plan.replacedDatabases.map((d) => d.name)];
+        if (target && drops.length > 0) {
+          // Dropping databases on the server: under the database's lock, recorded so an interrupted prune is finished by `recover`.
+          const record = { phase: 'removing' as const, drops, removes: [...plan.expired, ...plan.abandoned].map((s) => s.id) };
+          await exclusively({ target, store: ctx.store, operation: 'prune', lockTimeoutMs: ctx.settings.lockTimeoutMs, record, onNotice: (m) => ctx.out.note(`lifeboat: ${m}`) }, () => applyPrune(ctx.store, plan, target));
+        } else {
+          await applyPrune(ctx.store, plan, target);
+        }
       }
       ctx.out.document({ dryRun: opts.dryRun, ...plan });
       ctx.out.line(total === 0 ? `Nothing to prune; ${plan.kept} snapshot(s) kept.` : `${opts.dryRun ? 'Would keep' : 'Kept'} ${plan.kept} snapshot(s).`);

@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { LifeboatError } from '../../errors.js';
 import type { DiscardReport } from '../../recovery/discard.js';
+import { interruptedOperations } from '../../recovery/interrupted.js';
+import { recover } from '../../recovery/recover.js';
 import { rollback, undoRollback } from '../../recovery/rollback.js';
 import { confirmDestructive } from '../confirm.js';
 import { contextOf } from '../context.js';
@@ -14,7 +16,7 @@ export function rollbackCommand(): Command {
     .option('--snapshot <id>', 'any snapshot instead of a deploy restore point')
     .option('--undo', 'return to the state before the last rollback (its safety snapshot)')
     .action(async (opts: { toDeploy?: string; snapshot?: string; undo?: boolean }, cmd: Command) => {
-      const ctx = await contextOf(cmd);
+      const ctx = await contextOf(cmd, { interrupted: 'handled' });
       const target = ctx.target();
       // No terminal and no --yes: refuse before any work (a safety snapshot would be wasted).
       if (!ctx.options.yes && (!process.stdin.isTTY || !process.stderr.isTTY)) await confirmDestructive(`roll back "${target.database}"`, false);
@@ -24,6 +26,25 @@ export function rollbackCommand(): Command {
       };
       const progress = progressOnTty(!ctx.out.json);
       const notice = (m: string) => ctx.out.note(`lifeboat: ${m}`);
+      // A deploy that was interrupted is the newest change: going back means its own snapshot, which is what `recover` does.
+      const interrupted = await interruptedOperations(ctx.store, target.database);
+      if (!opts.undo && !opts.toDeploy && !opts.snapshot && interrupted.length > 0 && interrupted.every((i) => i.record.operation === 'deploy')) {
+        notice(`the newest deploy was interrupted: rolling back to its own snapshot (as \`lifeboat recover\` does)`);
+        const result = await recover({
+          target,
+          store: ctx.store,
+          settings: ctx.settings,
+          confirm: async (found) => {
+            for (const f of found) notice(`found: ${f.state}\n  → will ${f.plan}`);
+            await confirmDestructive(`roll back "${target.database}" to the snapshot its interrupted deploy took`, ctx.options.yes);
+          },
+          onNotice: notice,
+          onProgress: progress.onProgress,
+        }).finally(progress.stop);
+        ctx.out.document(result);
+        for (const r of result.recovered) ctx.out.line(`Rolled back the interrupted deploy ${r.deploy ?? r.intent}: ${r.did.join('; ')}.`);
+        return;
+      }
       if (opts.undo) {
         if (opts.toDeploy || opts.snapshot) throw new LifeboatError('USAGE', '--undo takes no --to-deploy or --snapshot.');
         const result = await undoRollback({ target, store: ctx.store, settings: ctx.settings, confirm, onNotice: notice }).finally(progress.stop);

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { LifeboatError } from '../../errors.js';
+import { interruptedOperations } from '../../recovery/interrupted.js';
 import { formatAge, recoveryStatus } from '../../recovery/status.js';
 import { contextOf } from '../context.js';
 import { formatBytes } from '../output.js';
@@ -8,10 +9,15 @@ export function statusCommand(): Command {
   return new Command('status')
     .description('newest snapshot and drill, the store, and whether the recovery objectives hold (exit 27 when one does not)')
     .action(async (_opts: object, cmd: Command) => {
-      const ctx = await contextOf(cmd);
+      const ctx = await contextOf(cmd, { interrupted: 'handled' });
       const database = ctx.maybeTarget()?.database;
       const status = await recoveryStatus(ctx.store, ctx.settings, database);
-      ctx.out.document(status);
+      const interrupted = await interruptedOperations(ctx.store, database);
+      ctx.out.document({ ...status, ok: status.ok && interrupted.length === 0, interrupted: interrupted.map((i) => ({ ...i.record, state: i.state, recover: i.plan })) });
+      for (const found of interrupted) {
+        ctx.out.line(`INTERRUPTED:      ${found.state}`);
+        ctx.out.line(`                  \`lifeboat recover\` will ${found.plan}`);
+      }
       const s = status.newestSnapshot;
       ctx.out.line(`Database:         ${database ?? '(all in the store)'}`);
       ctx.out.line(`Newest snapshot:  ${s ? `${s.id} (${s.strategy}), ${formatAge(s.ageSeconds)} old, ${s.verified ? 'verified' : 'not verified since written'}` : 'none'}`);
@@ -24,6 +30,11 @@ export function statusCommand(): Command {
       ctx.out.line(`Retention:        ${r.keep !== undefined ? `keep ${r.keep}` : 'no count limit'}${r.maxAgeDays !== undefined ? `, max ${r.maxAgeDays} days` : ''}`);
       for (const [name, o] of [['RPO', status.objectives.rpo], ['RTO', status.objectives.rto]] as const) {
         ctx.out.line(`${name}:              ${o ? `${o.holds ? 'holds' : 'MISSED'}: ${o.detail}` : 'not set'}`);
+      }
+      if (interrupted.length > 0) {
+        throw new LifeboatError('RECOVERY_NEEDED', `${interrupted.length} interrupted operation(s) on ${database ? `"${database}"` : 'databases in this store'} need recovery.`, {
+          hint: 'Run `lifeboat recover` (it says what it will do and asks first).',
+        });
       }
       if (!status.ok) {
         const missed = [status.objectives.rpo?.holds === false ? 'RPO' : '', status.objectives.rto?.holds === false ? 'RTO' : ''].filter(Boolean);
