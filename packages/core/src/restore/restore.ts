@@ -67,11 +67,9 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
   const finalName = options.to ?? target.database;
 
   onProgress({ phase: 'checking the snapshot' });
-  if (manifest.strategy === 'dump') {
-    // Checksums only: pg_restore reads the whole archive next, and a bad one fails into a dropped staging copy.
-    const verified = await verifySnapshot(store, manifest, target, { readArchive: false });
-    if (!verified.ok) throw corruptError(verified);
-  }
+  // Checksums only (the manifest, a dump's files): the restore reads the data next, and bad data fails into a dropped staging copy.
+  const verified = await verifySnapshot(store, manifest, target, { readArchive: false });
+  if (!verified.ok) throw corruptError(verified);
 
   const maintenance = await connectMaintenance(target, finalName);
   let staging = '';
