@@ -66,6 +66,10 @@ describe('a store that cannot be fooled or emptied by accident', () => {
     expect(status.exitCode, status.stderr).toBe(0);
     expect(status.stdout).toMatch(new RegExp(`Not a snapshot: +${orphan.id} \\(\\d+(\\.\\d)? [kM]B\\) is not a snapshot Lifeboat can use`));
 
+    const verified = await lifeboat(['verify', '--store', store]);
+    expect(verified.exitCode, verified.stderr).toBe(0);
+    expect(verified.stderr).toContain(`warning: ${orphan.id} (`);
+
     const dry = await lifeboat(['prune', '--keep', '1', '--dry-run', '--store', store]);
     expect(dry.stdout).toContain(`leave ${orphan.id} (`);
     const pruned = await lifeboat(['prune', '--keep', '1', '--yes', '--json', '--store', store]);

@@ -20,7 +20,6 @@ export interface Store {
 }
 
 const INCOMPLETE = '.incomplete';
-const MANIFEST = MANIFEST_FILE;
 
 /** Written before any data, removed after the manifest: who is writing, and what to clean up. */
 export interface IncompleteMarker {
@@ -93,7 +92,7 @@ export async function updateMarker(store: Store, id: string, marker: Partial<Inc
 export async function finishSnapshot(store: Store, manifest: Manifest): Promise<Manifest> {
   const dir = snapshotDir(store, manifest.id);
   const sealed = sealManifest(manifestSchema.parse(manifest));
-  await writeFileAtomic(join(dir, MANIFEST), sealed.text);
+  await writeFileAtomic(join(dir, MANIFEST_FILE), sealed.text);
   await failpoint('snapshot:before-journal');
   await appendJournal(store, {
     event: 'snapshot',
@@ -144,7 +143,7 @@ export async function listStore(store: Store): Promise<StoreListing> {
     const dir = snapshotDir(store, id);
     if (!(await stat(dir).catch(() => undefined))?.isDirectory()) continue;
     const markerText = await readFile(join(dir, INCOMPLETE), 'utf8').catch(() => undefined);
-    const manifestText = await readFile(join(dir, MANIFEST), 'utf8').catch(() => undefined);
+    const manifestText = await readFile(join(dir, MANIFEST_FILE), 'utf8').catch(() => undefined);
     if (markerText !== undefined) {
       const marker = safeJson(markerText) as IncompleteMarker | undefined;
       listing.incomplete.push({ id, marker, inProgress: marker !== undefined && writerAlive(marker) });
@@ -181,8 +180,8 @@ export async function findSnapshot(store: Store, ref: string): Promise<Manifest>
     });
   }
   if (withoutManifest.some((s) => s.id === ref)) {
-    throw new LifeboatError('SNAPSHOT_NOT_FOUND', `${ref} in ${store.root} has no ${MANIFEST}: it is not a snapshot Lifeboat can use.`, {
-      hint: `Put its ${MANIFEST} back if you have it, or pick another snapshot (\`lifeboat list\`). Lifeboat never removes this folder.`,
+    throw new LifeboatError('SNAPSHOT_NOT_FOUND', `${ref} in ${store.root} has no ${MANIFEST_FILE}: it is not a snapshot Lifeboat can use.`, {
+      hint: `Put its ${MANIFEST_FILE} back if you have it, or pick another snapshot (\`lifeboat list\`). Lifeboat never removes this folder.`,
     });
   }
   const matches = snapshots.filter((s) => s.id.startsWith(ref));
