@@ -19,12 +19,13 @@ import { restoreCommand } from './commands/restore.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { verifyCommand } from './commands/verify.js';
 import { interruption, withGlobalOptions } from './context.js';
-import { hasWrittenDocument } from './output.js';
+import { hasWrittenDocument, tolerateClosedOutput, writeTo } from './output.js';
 
+tolerateClosedOutput();
 const argv = process.argv.slice(2);
 const wantsJson = argv.includes('--json');
 const wantsDebug = argv.includes('--debug');
-if (wantsDebug) setDebugSink((line) => process.stderr.write(`debug: ${line}\n`));
+if (wantsDebug) setDebugSink((line) => writeTo(process.stderr, `debug: ${line}\n`));
 
 /** Options of a guarded deploy; before the tool's name (`lifeboat --no-rollback prisma migrate deploy`). */
 function withDeployOptions(command: Command): Command {
@@ -71,10 +72,10 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     signals++;
     process.exitCode = code;
     if (signals === 1) {
-      process.stderr.write(`\nlifeboat: ${signal} received, stopping and cleaning up (nothing half-made is kept)…\n`);
+      writeTo(process.stderr, `\nlifeboat: ${signal} received, stopping and cleaning up (nothing half-made is kept)…\n`);
       interruption.abort(code);
     } else {
-      process.stderr.write(`lifeboat: still cleaning up, please wait.\n`);
+      writeTo(process.stderr, `lifeboat: still cleaning up, please wait.\n`);
     }
   });
 }
@@ -99,10 +100,10 @@ function report(error: unknown): number {
 function fail(code: keyof typeof ERROR_CODES, message: string, hint: string | undefined, error: unknown): number {
   const interrupted = interruption.signal.aborted ? (interruption.signal.reason as number) : undefined;
   if (wantsJson && !hasWrittenDocument()) {
-    process.stdout.write(`${redact(JSON.stringify({ ok: false, error: { code, message, hint: hint ?? null } }, null, 2))}\n`);
+    writeTo(process.stdout, `${redact(JSON.stringify({ ok: false, error: { code, message, hint: hint ?? null } }, null, 2))}\n`);
   }
-  process.stderr.write(redact(`lifeboat: ${message}${hint ? `\n  → ${hint}` : ''}\n`));
-  if (wantsDebug && error instanceof Error) process.stderr.write(`${redact(describeStack(error))}\n`);
+  writeTo(process.stderr, redact(`lifeboat: ${message}${hint ? `\n  → ${hint}` : ''}\n`));
+  if (wantsDebug && error instanceof Error) writeTo(process.stderr, `${redact(describeStack(error))}\n`);
   // An interrupted run exits as interrupted (130 / 143), whatever error the interruption caused.
   return interrupted ?? ERROR_CODES[code].exit;
 }

@@ -1,5 +1,9 @@
 import { redact } from '../secrets.js';
 
+import { formatBytes } from '../bytes.js';
+
+export { formatBytes };
+
 /** How a command talks: human lines on stdout, or one JSON document with --json. */
 export interface Output {
   json: boolean;
@@ -9,6 +13,30 @@ export interface Output {
   note(text: string): void;
   /** The command's one JSON document (only with --json). */
   document(value: unknown): void;
+}
+
+/**
+ * Streams whose reader went away (\`lifeboat status | head -1\`) or that failed to write.
+ * Output is a report, not the work: a command in the middle of a deploy or a restore
+ * stops writing there and finishes what it is doing.
+ */
+const closed = new Set<NodeJS.WritableStream>();
+
+/** Call once at start-up: a closed stdout or stderr ends the output quietly, never the command. */
+export function tolerateClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', () => closed.add(stream));
+  }
+}
+
+/** Write unless the stream is closed; a write that fails at once (a file on a full disk) closes it too. */
+export function writeTo(stream: NodeJS.WriteStream, text: string): void {
+  if (closed.has(stream)) return;
+  try {
+    stream.write(text);
+  } catch {
+    closed.add(stream);
+  }
 }
 
 /** Whether this process already wrote its JSON document (there is only ever one). */
@@ -22,28 +50,22 @@ export function createOutput(json: boolean): Output {
   return {
     json,
     line: (text = '') => {
-      if (!json) process.stdout.write(`${redact(text)}\n`);
+      if (!json) writeTo(process.stdout, `${redact(text)}\n`);
     },
     note: (text) => {
-      process.stderr.write(`${redact(text)}\n`);
+      writeTo(process.stderr, `${redact(text)}\n`);
     },
     document: (value) => {
       if (!json || documentWritten) return;
       documentWritten = true;
-      process.stdout.write(`${redact(JSON.stringify(value, null, 2))}\n`);
+      writeTo(process.stdout, `${redact(JSON.stringify(value, null, 2))}\n`);
     },
   };
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+/** One folder in the store that is not a snapshot (no manifest, no marker), as list, prune and status report it. */
+export function notASnapshot(folder: { id: string; bytes: number }): string {
+  return `${folder.id} (${formatBytes(folder.bytes)}) is not a snapshot Lifeboat can use: it has no manifest.json and no .incomplete marker; prune never removes it`;
 }
 
 export function formatDuration(ms: number): string {

@@ -10,7 +10,7 @@ import type { StartProgress } from '../progress.js';
 import { type RestoreResult, restoreSnapshot } from '../restore/restore.js';
 import { takeSnapshot } from '../snapshot/take.js';
 import { beginIntent, type Intent } from '../store/intent.js';
-import { appendJournal } from '../store/journal.js';
+import { appendJournal, appendJournalAfterChange } from '../store/journal.js';
 import { assertNothingInterrupted } from '../recovery/interrupted.js';
 import { committedSince, nextTransactionId } from '../db/transactions.js';
 import type { Manifest } from '../store/manifest.js';
@@ -208,7 +208,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
           ? 'checks-failed-rolled-back'
           : undefined;
     if (!failure) {
-      await appendJournal(store, { event: 'restore-point', deploy: report.id, snapshot: manifest.id, database: target.database });
+      await appendJournalAfterChange(store, { event: 'restore-point', deploy: report.id, snapshot: manifest.id, database: target.database }, notice);
       return await finish(report, store, started);
     }
     if (failure === 'migration-failed-rolled-back') {

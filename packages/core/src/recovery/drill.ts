@@ -6,7 +6,7 @@ import { invalidIndexes, notValidConstraints } from '../db/introspect.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { LifeboatError } from '../errors.js';
 import { type RestoreResult, restoreSnapshot } from '../restore/restore.js';
-import { appendJournal } from '../store/journal.js';
+import { appendJournalAfterChange } from '../store/journal.js';
 import type { Manifest } from '../store/manifest.js';
 import type { Store } from '../store/store.js';
 import type { ProgressFn } from '../progress.js';
@@ -72,6 +72,6 @@ export async function drill(options: { target: DatabaseTarget; store: Store; man
     }
     await intent.close();
   }
-  await appendJournal(store, { event: 'drill', database: target.database, ...result });
+  await appendJournalAfterChange(store, { event: 'drill', database: target.database, ...result });
   return result;
 }

@@ -10,7 +10,7 @@ import type { ProgressFn } from '../progress.js';
 import { restoreSnapshot } from '../restore/restore.js';
 import { swapDatabases } from '../restore/swap.js';
 import { adoptIntent, type Intent, type IntentRecord } from '../store/intent.js';
-import { appendJournal } from '../store/journal.js';
+import { appendJournalAfterChange } from '../store/journal.js';
 import { findSnapshot, listStore, removeSnapshot, type Store } from '../store/store.js';
 import { type InterruptedOperation, interruptedOperations } from './interrupted.js';
 
@@ -74,7 +74,7 @@ export async function recover(options: RecoverOptions): Promise<RecoverResult> {
       const intent = await adoptIntent(store, record);
       await recoverOne(options, intent, done, say);
       await intent.close();
-      await appendJournal(store, { event: 'recover', database: target.database, ...done });
+      await appendJournalAfterChange(store, { event: 'recover', database: target.database, ...done }, notice);
       result.recovered.push(done);
     }
     return result;

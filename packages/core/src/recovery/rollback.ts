@@ -4,7 +4,7 @@ import { LifeboatError } from '../errors.js';
 import type { ProgressFn } from '../progress.js';
 import { type RestoreResult, restoreSnapshot } from '../restore/restore.js';
 import { takeSnapshot } from '../snapshot/take.js';
-import { appendJournal, readJournal } from '../store/journal.js';
+import { appendJournalAfterChange, readJournal } from '../store/journal.js';
 import type { Manifest } from '../store/manifest.js';
 import { findSnapshot, newSnapshotId, type Store } from '../store/store.js';
 import { exclusively } from '../guard/exclusive.js';
@@ -78,7 +78,7 @@ async function rollbackExclusively(options: RollbackOptions, intent: Intent): Pr
     },
   });
   const result: RollbackResult = { restorePoint: restorePoint.id, safetySnapshot: safety.id, discarded: discarded!, restore };
-  await appendJournal(store, { event: 'rollback', database: target.database, ...result });
+  await appendJournalAfterChange(store, { event: 'rollback', database: target.database, ...result }, options.onNotice);
   return result;
 }
 
@@ -105,7 +105,7 @@ export async function undoRollback(options: Omit<RollbackOptions, 'deployId' | '
         },
       }),
   );
-  await appendJournal(options.store, { event: 'rollback-undo', database: options.target.database, safetySnapshot: manifest.id, restore });
+  await appendJournalAfterChange(options.store, { event: 'rollback-undo', database: options.target.database, safetySnapshot: manifest.id, restore }, options.onNotice);
   return { safetySnapshot: manifest.id, restore };
 }
 

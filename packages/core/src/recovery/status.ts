@@ -2,7 +2,7 @@ import type { Settings } from '../config/resolve.js';
 import { sizeOf } from '../store/files.js';
 import { type JournalEntry, readJournal } from '../store/journal.js';
 import type { Manifest } from '../store/manifest.js';
-import { listStore, type Store } from '../store/store.js';
+import { listStore, type Store, type StoreListing } from '../store/store.js';
 
 export interface Objective {
   limitSeconds: number;
@@ -17,7 +17,7 @@ export interface StatusReport {
   /** The newest snapshot verified (or drilled) since it was written. */
   newestGoodSnapshot: { id: string; createdAt: string; ageSeconds: number } | undefined;
   newestDrill: { at: string; snapshot: string; ok: boolean; restoreSeconds: number | undefined; error: string | undefined } | undefined;
-  store: { path: string; snapshots: number; bytesOnDisk: number; bytesOnServer: number };
+  store: { path: string; snapshots: number; bytesOnDisk: number; bytesOnServer: number; withoutManifest: StoreListing['withoutManifest'] };
   retention: Settings['retention'];
   objectives: { rpo: Objective | undefined; rto: Objective | undefined };
   ok: boolean;
@@ -91,6 +91,7 @@ export async function recoveryStatus(store: Store, settings: Settings, database:
       snapshots: snapshots.length,
       bytesOnDisk,
       bytesOnServer: snapshots.filter((s) => s.strategy === 'clone').reduce((sum, s) => sum + s.sizeBytes, 0),
+      withoutManifest: listing.withoutManifest,
     },
     retention: settings.retention,
     objectives: { rpo, rto },

@@ -12,7 +12,7 @@ import { failpoint } from '../failpoint.js';
 import { findPgTool } from '../pg-tools/find.js';
 import { runPgTool, toolFailure } from '../pg-tools/run.js';
 import { noProgress, type ProgressFn } from '../progress.js';
-import { appendJournal } from '../store/journal.js';
+import { appendJournalAfterChange } from '../store/journal.js';
 import type { Manifest } from '../store/manifest.js';
 import { snapshotDir, type Store } from '../store/store.js';
 import { corruptError, verifySnapshot } from '../snapshot/verify.js';
@@ -75,11 +75,9 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
   const finalName = options.to ?? target.database;
 
   onProgress({ phase: 'checking the snapshot' });
-  if (manifest.strategy === 'dump') {
-    // Checksums only: pg_restore reads the whole archive next, and a bad one fails into a dropped staging copy.
-    const verified = await verifySnapshot(store, manifest, target, { readArchive: false });
-    if (!verified.ok) throw corruptError(verified);
-  }
+  // Checksums only (the manifest, a dump's files): the restore reads the data next, and bad data fails into a dropped staging copy.
+  const verified = await verifySnapshot(store, manifest, target, { readArchive: false });
+  if (!verified.ok) throw corruptError(verified);
 
   const maintenance = await connectMaintenance(target, finalName);
   let staging = '';
@@ -158,7 +156,7 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
       durationMs: Date.now() - started,
       phases: { checkMs, loadMs, verifyMs, swapMs },
     };
-    await appendJournal(store, { event: 'restore', ...result });
+    await appendJournalAfterChange(store, { event: 'restore', ...result }, options.onNotice);
     return result;
   } catch (error) {
     if (stagingCreated) await dropDatabase(maintenance, staging).catch(() => {});

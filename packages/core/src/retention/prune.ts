@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { verifiedSnapshots } from '../recovery/status.js';
 import { appendJournal, readJournal } from '../store/journal.js';
 import type { Manifest } from '../store/manifest.js';
-import { listStore, removeSnapshot, type Store } from '../store/store.js';
+import { listStore, removeSnapshot, type Store, type StoreListing } from '../store/store.js';
 
 export interface RetentionPolicy {
   /** Keep the newest N snapshots. */
@@ -24,6 +24,8 @@ export interface PrunePlan {
   expired: Array<{ id: string; createdAt: string; strategy: Manifest['strategy']; cloneDatabase?: string }>;
   /** Folders never finished whose writer is gone, and what they left on the server. */
   abandoned: Array<{ id: string; cloneDatabase?: string }>;
+  /** Folders with neither a manifest nor Lifeboat's marker: not snapshots Lifeboat can use, and never removed. */
+  withoutManifest: StoreListing['withoutManifest'];
   kept: number;
 }
 
@@ -38,7 +40,8 @@ function policyKeeps(policy: RetentionPolicy, index: number, createdAt: string, 
 /**
  * What retention would remove. With both limits, a snapshot stays if either keeps
  * it (among the newest N, or younger than the age). With neither, only abandoned
- * folders go. Whatever the policy, these stay: the newest snapshot, the newest
+ * folders go (marked `.incomplete` by a writer that is gone; a folder without the
+ * marker and without a manifest is reported and stays). Whatever the policy, these stay: the newest snapshot, the newest
  * verified snapshot and the newest deploy's restore point of each database. The
  * databases restores replaced follow the same policy, per database (`server`: a
  * connection to list them; without one they are left alone).
@@ -77,6 +80,7 @@ export async function planPrune(store: Store, policy: RetentionPolicy, now = new
     protected: [...keep].map(([id, why]) => ({ id, why })),
     expired,
     abandoned,
+    withoutManifest: listing.withoutManifest,
     kept: listing.snapshots.length - expired.length,
   };
 }

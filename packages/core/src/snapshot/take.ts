@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type pg from 'pg';
-import { connect, connectMaintenance } from '../db/connect.js';
+import { connect, connectMaintenance, withClient } from '../db/connect.js';
 import { dropDatabase } from '../db/databases.js';
 import { classOf } from '../config/resolve.js';
 import type { DataClass } from '../config/schema.js';
@@ -9,7 +9,8 @@ import type { DatabaseTarget } from '../db/target.js';
 import { LifeboatError } from '../errors.js';
 import { findPgTool, type PgTool } from '../pg-tools/find.js';
 import { noProgress, type ProgressFn } from '../progress.js';
-import { appendJournal } from '../store/journal.js';
+import { formatBytes } from '../bytes.js';
+import { freeBytes, isStoreFull, sizeOf } from '../store/files.js';
 import { type Manifest, MANIFEST_FORMAT } from '../store/manifest.js';
 import { beginSnapshot, ensureWritable, finishSnapshot, newSnapshotId, removeSnapshot, snapshotDir, type Store, updateMarker } from '../store/store.js';
 import { chooseStrategy, type StrategyChoice, type StrategyName } from '../strategies/choose.js';
@@ -92,15 +93,14 @@ async function snapshotWith(
   const tool = choice.strategy === 'dump' ? await findPgTool('pg_dump', server.major, server.version) : undefined;
   // An unsupported compression is refused, like an old client, before a byte is written.
   if (tool) compressionArg(options.compression ?? 'auto', tool);
-  await ensureWritable(store);
-  notice(`strategy: ${choice.strategy} (${choice.reason})`);
-
   const id = options.id ?? newSnapshotId(startedAt);
-  await beginSnapshot(store, id);
   const dir = snapshotDir(store, id);
   let cloneName: string | undefined;
   let maintenance: pg.Client | undefined;
   try {
+    await ensureWritable(store);
+    notice(`strategy: ${choice.strategy} (${choice.reason})`);
+    await beginSnapshot(store, id);
     let taken: Taken;
     if (choice.strategy === 'clone') {
       cloneName = cloneDatabaseName(id);
@@ -126,24 +126,41 @@ async function snapshotWith(
     const finishedAt = new Date();
     const manifest = buildManifest({ options, id, server, settings, choice, taken, cloneName, startedAt, finishedAt });
     await failpoint('snapshot:before-manifest');
-    await finishSnapshot(store, manifest);
-    await appendJournal(store, {
-      event: 'snapshot',
-      snapshot: id,
-      database: target.database,
-      strategy: choice.strategy,
-      reason: manifest.reason,
-      durationMs: manifest.durationMs,
-      bytes: manifest.sizeBytes,
-    });
-    return manifest;
+    return await finishSnapshot(store, manifest);
   } catch (error) {
+    const written = isStoreFull(error) ? await sizeOf(dir).catch(() => undefined) : undefined;
     await removeSnapshot(store, id).catch(() => {});
     if (cloneName && maintenance) await dropDatabase(maintenance, cloneName).catch(() => {});
+    if (isStoreFull(error)) throw await snapshotDidNotFit(options, written, error);
     throw error;
   } finally {
     await maintenance?.end().catch(() => {});
   }
+}
+
+/**
+ * The store filled up: how much the snapshot had written (it needed more), the
+ * database's size for scale, and the room left now that the partial snapshot is gone.
+ */
+async function snapshotDidNotFit(options: TakeSnapshotOptions, written: number | undefined, cause: LifeboatError): Promise<LifeboatError> {
+  const free = await freeBytes(options.store.root);
+  const databaseBytes = await withClient(options.target, options.target.database, async (client) => {
+    const { rows } = await client.query<{ bytes: string }>('select pg_database_size(current_database())::text as bytes');
+    return Number(rows[0]!.bytes);
+  }).catch(() => undefined);
+  const facts = [
+    written !== undefined ? `it needed more than the ${formatBytes(written)} it had written` : undefined,
+    databaseBytes !== undefined ? `the database is ${formatBytes(databaseBytes)} on the server` : undefined,
+    free !== undefined ? `${formatBytes(free)} is free there now that the partial snapshot is removed` : undefined,
+  ].filter(Boolean);
+  return new LifeboatError(
+    'STORE_FULL',
+    `The disk holding the snapshot store ${options.store.root} is full; the snapshot of "${options.target.database}" did not fit${facts.length > 0 ? ` (${facts.join('; ')})` : ''}.`,
+    {
+      hint: 'Nothing of the snapshot was kept and the database was not touched. Free space on that disk (`lifeboat prune`) or point --store at a bigger one, then run again.',
+      cause,
+    },
+  );
 }
 
 interface Taken {

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { devNull } from 'node:os';
 import { join } from 'node:path';
 import { connectMaintenance } from '../db/connect.js';
 import { databaseExists } from '../db/databases.js';
@@ -9,6 +10,7 @@ import { findPgTool } from '../pg-tools/find.js';
 import { runPgTool, toolFailure } from '../pg-tools/run.js';
 import { sha256File } from '../store/files.js';
 import { appendJournal } from '../store/journal.js';
+import { checkManifestFile } from '../store/manifest-checksum.js';
 import type { Manifest } from '../store/manifest.js';
 import { snapshotDir, type Store } from '../store/store.js';
 import { readSealedState } from '../strategies/clone.js';
@@ -23,29 +25,32 @@ export interface VerifyResult {
   problems: string[];
 }
 
-/** Checksums of every file and a readable archive (dump); for a clone, its state against the manifest. */
+/**
+ * The manifest against its checksum and the journal's record of it; for a dump, the
+ * sha256 of every file and every byte of the archive read back, decompressed as a
+ * restore would; for a clone, its state against the manifest. With `readArchive: false`
+ * (a restore, which reads the data itself next) only the cheap part: the manifest and
+ * a dump's sha256s.
+ */
 export async function verifySnapshot(store: Store, manifest: Manifest, target?: DatabaseTarget, options: { readArchive?: boolean } = {}): Promise<VerifyResult> {
   const result: VerifyResult = { id: manifest.id, ok: true, checks: [], problems: [] };
   const dir = snapshotDir(store, manifest.id);
+  const manifestFile = await checkManifestFile(store, dir, manifest.id);
+  result.checks.push(...manifestFile.checks);
+  result.problems.push(...manifestFile.problems);
   if (manifest.strategy === 'dump') {
+    const fileProblems: string[] = [];
     for (const file of manifest.files) {
       const path = join(dir, file.path);
       const info = await stat(path).catch(() => undefined);
-      if (!info) result.problems.push(`${file.path} is missing`);
-      else if (info.size !== file.bytes) result.problems.push(`${file.path} is ${info.size} bytes, the manifest says ${file.bytes}`);
-      else if ((await sha256File(path)) !== file.sha256) result.problems.push(`${file.path} does not match its sha256`);
+      if (!info) fileProblems.push(`${file.path} is missing`);
+      else if (info.size !== file.bytes) fileProblems.push(`${file.path} is ${info.size} bytes, the manifest says ${file.bytes}`);
+      else if ((await sha256File(path)) !== file.sha256) fileProblems.push(`${file.path} does not match its sha256`);
     }
+    result.problems.push(...fileProblems);
     result.checks.push(`sha256 of ${manifest.files.length} file(s)`);
-    if (result.problems.length === 0 && options.readArchive !== false) {
-      const archiveMajor = Number(manifest.dump?.toolVersion.split('.')[0] ?? manifest.server.major);
-      const tool = await findPgTool('pg_restore', archiveMajor, manifest.dump?.toolVersion ?? manifest.server.version);
-      const archive = join(dir, manifest.dump?.format === 'directory' ? DUMP_DIR : DUMP_FILE);
-      const { process: child, errors } = await runPgTool(tool, ['--list', archive], { env: {} });
-      const listed = await child;
-      if (listed.exitCode !== 0) result.problems.push(toolFailure('SNAPSHOT_CORRUPT', tool, listed.exitCode, errors, '').message);
-      result.checks.push(`${tool.name} ${tool.version} reads the archive`);
-    }
-  } else {
+    if (fileProblems.length === 0 && options.readArchive !== false) await readArchiveBack(manifest, dir, result);
+  } else if (options.readArchive !== false) {
     if (!target) {
       throw new LifeboatError('URL_INVALID', `Snapshot ${manifest.id} is a clone on the server; verifying it needs the database URL.`, {
         hint: 'Pass --database-url or set DATABASE_URL.',
@@ -71,6 +76,22 @@ export async function verifySnapshot(store: Store, manifest: Manifest, target?: 
     await appendJournal(store, { event: 'verify', snapshot: manifest.id, ok: result.ok, problems: result.problems }).catch(() => {});
   }
   return result;
+}
+
+/**
+ * `pg_restore --file=/dev/null`: every data block read and decompressed, as a restore
+ * would, where `--list` reads only the table of contents. Damage is found where the
+ * format can tell: gzip data carries a checksum; lz4, zstd and uncompressed data only
+ * fail when the damage breaks their structure (the sha256 above covers the rest).
+ */
+async function readArchiveBack(manifest: Manifest, dir: string, result: VerifyResult): Promise<void> {
+  const archiveMajor = Number(manifest.dump?.toolVersion.split('.')[0] ?? manifest.server.major);
+  const tool = await findPgTool('pg_restore', archiveMajor, manifest.dump?.toolVersion ?? manifest.server.version);
+  const name = manifest.dump?.format === 'directory' ? DUMP_DIR : DUMP_FILE;
+  const { process: child, errors } = await runPgTool(tool, [`--file=${devNull}`, join(dir, name)], { env: {} });
+  const read = await child;
+  if (read.exitCode !== 0) result.problems.push(`${name} cannot be read back: ${toolFailure('SNAPSHOT_CORRUPT', tool, read.exitCode, errors, '').message}`);
+  result.checks.push(`${tool.name} ${tool.version} reads back every byte of the archive`);
 }
 
 export function corruptError(result: VerifyResult): LifeboatError {

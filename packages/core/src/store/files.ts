@@ -1,11 +1,49 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { chmod, mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
+import { formatBytes } from '../bytes.js';
+import { LifeboatError } from '../errors.js';
 
 /** Folders are private to the user: snapshots hold the whole database. */
 export async function mkdirPrivate(path: string): Promise<void> {
-  await mkdir(path, { recursive: true, mode: 0o700 });
+  try {
+    await mkdir(path, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw await asStoreFull(error, path);
+  }
+}
+
+/** The file system (or the user's quota there) has no room left. */
+export function isNoSpace(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+export function isStoreFull(error: unknown): error is LifeboatError {
+  return error instanceof LifeboatError && error.code === 'STORE_FULL';
+}
+
+/** Bytes an unprivileged writer can still use on the file system holding `path` (its nearest existing folder). */
+export async function freeBytes(path: string): Promise<number | undefined> {
+  for (let dir = path; ; dir = dirname(dir)) {
+    try {
+      const fs = await statfs(dir);
+      return fs.bavail * fs.bsize;
+    } catch {
+      if (dirname(dir) === dir) return undefined;
+    }
+  }
+}
+
+/** A write that failed for want of space becomes STORE_FULL (with the free space); any other error is left as it is. */
+export async function asStoreFull(error: unknown, path: string): Promise<unknown> {
+  if (!isNoSpace(error)) return error;
+  const free = await freeBytes(path);
+  return new LifeboatError('STORE_FULL', `The disk holding ${dirname(path)} is full${free === undefined ? '' : ` (${formatBytes(free)} free)`}: ${basename(path)} could not be written.`, {
+    hint: 'Free space on that disk, or point --store at a folder on a bigger one, then run the command again.',
+    cause: error,
+  });
 }
 
 export async function fsyncPath(path: string): Promise<void> {
@@ -23,28 +61,38 @@ export async function fsyncPath(path: string): Promise<void> {
 /** Write a file so that readers see either the old content or the whole new one. */
 export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
   const temp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
-  const handle = await open(temp, 'wx', 0o600);
   try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    const handle = await open(temp, 'wx', 0o600);
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, path);
   } catch (error) {
     await rm(temp, { force: true });
-    throw error;
+    throw await asStoreFull(error, path);
   }
   await fsyncPath(dirname(path));
 }
 
-/** Append one line durably (the journal). */
+/** Append one line durably (the journal). A line that does not fit is cut off again: the next append starts on a line of its own. */
 export async function appendLine(path: string, line: string): Promise<void> {
-  const handle = await open(path, 'a', 0o600);
+  let handle;
   try {
+    handle = await open(path, 'a', 0o600);
+  } catch (error) {
+    throw await asStoreFull(error, path);
+  }
+  let before: number | undefined;
+  try {
+    before = (await handle.stat()).size;
     await handle.appendFile(`${line}\n`);
     await handle.sync();
+  } catch (error) {
+    if (before !== undefined) await handle.truncate(before).catch(() => {});
+    throw await asStoreFull(error, path);
   } finally {
     await handle.close();
   }

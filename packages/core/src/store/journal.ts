@@ -15,6 +15,17 @@ export async function appendJournal(store: Store, entry: Omit<JournalEntry, 'at'
   await appendLine(join(store.root, 'journal.jsonl'), redact(JSON.stringify({ at: new Date().toISOString(), ...entry })));
 }
 
+/**
+ * For a record written after the database already changed (a deploy kept, a restore
+ * swapped): a full disk must not turn a change that happened into a reported failure.
+ * The change stands; the missing line is said.
+ */
+export async function appendJournalAfterChange(store: Store, entry: Omit<JournalEntry, 'at'>, onNotice?: (message: string) => void): Promise<void> {
+  await appendJournal(store, entry).catch((error: unknown) => {
+    onNotice?.(`warning: the ${entry.event} was done but could not be written to the journal (${error instanceof Error ? error.message : String(error)})`);
+  });
+}
+
 export async function readJournal(store: Store): Promise<JournalEntry[]> {
   const text = await readFile(join(store.root, 'journal.jsonl'), 'utf8').catch(() => '');
   return text

@@ -58,6 +58,8 @@ export const manifestSchema = z.object({
   /** The ORM's applied migrations at snapshot time, when an adapter supplied them. */
   migrations: z.array(z.string()).optional(),
   tool: z.object({ name: z.literal('lifeboat'), version: z.string() }),
+  /** sha256 of the manifest as written, without this field (store/manifest-checksum.ts). Absent in manifests of older Lifeboats. */
+  checksum: z.string().optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;

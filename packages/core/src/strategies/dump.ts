@@ -9,7 +9,7 @@ import { LifeboatError } from '../errors.js';
 import type { PgTool } from '../pg-tools/find.js';
 import { runPgTool, toolFailure } from '../pg-tools/run.js';
 import type { ProgressFn } from '../progress.js';
-import { listFiles, makePrivate, sha256File } from '../store/files.js';
+import { asStoreFull, freeBytes, isNoSpace, listFiles, makePrivate, sha256File } from '../store/files.js';
 
 export type DumpFormat = 'custom' | 'directory';
 
@@ -98,14 +98,24 @@ export async function dumpDatabase(options: DumpOptions): Promise<SnapshotFile[]
       },
     });
     const path = join(dir, DUMP_FILE);
-    const [, result] = await Promise.all([
-      pipeline(child.stdout!, counter, createWriteStream(path, { mode: 0o600, flush: true })),
-      child,
-    ]);
+    // A write that fails (a full disk) stops pg_dump: it must not outlive its dump.
+    const streamed = pipeline(child.stdout!, counter, createWriteStream(path, { mode: 0o600, flush: true })).then(
+      () => undefined,
+      (error: unknown) => {
+        child.kill();
+        return error;
+      },
+    );
+    const [streamError, result] = await Promise.all([streamed, child]);
+    if (isNoSpace(streamError)) throw await asStoreFull(streamError, path);
     if (result.exitCode !== 0 || result.isCanceled) throw failure(tool, result.exitCode, errors, result.isCanceled);
+    if (streamError) throw streamError;
     files = [{ path: DUMP_FILE, bytes, sha256: hash.digest('hex') }];
   } else {
     const result = await child;
+    if (result.exitCode !== 0 && !result.isCanceled && (await ranOutOfSpace(errors, dir))) {
+      throw await asStoreFull(Object.assign(new Error(errors[0] ?? 'no space left'), { code: 'ENOSPC' }), join(dir, DUMP_DIR));
+    }
     if (result.exitCode !== 0 || result.isCanceled) throw failure(tool, result.exitCode, errors, result.isCanceled);
     await makePrivate(join(dir, DUMP_DIR));
     files = [];
@@ -122,6 +132,19 @@ export async function dumpDatabase(options: DumpOptions): Promise<SnapshotFile[]
 function exactPattern(table: { schema: string; name: string }): string {
   const quote = (part: string) => `"${part.replace(/"/g, '""')}"`;
   return `${quote(table.schema)}.${quote(table.name)}`;
+}
+
+/** Less than this free after a failed dump: the failure was the full disk. */
+const NEARLY_FULL_BYTES = 1 << 20;
+
+/**
+ * Whether pg_dump (directory format, writing its own files) failed for want of space: it
+ * says so (in English), or the disk is as good as full (when its messages are translated).
+ */
+async function ranOutOfSpace(errors: string[], dir: string): Promise<boolean> {
+  if (errors.some((line) => /No space left on device|Disk quota exceeded/i.test(line))) return true;
+  const free = await freeBytes(dir);
+  return free !== undefined && free < NEARLY_FULL_BYTES;
 }
 
 function failure(tool: PgTool, exitCode: number | undefined, errors: string[], canceled: boolean) {

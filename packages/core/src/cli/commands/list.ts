@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { listStore } from '../../store/store.js';
 import { contextOf } from '../context.js';
-import { columns, formatBytes, formatCount } from '../output.js';
+import { columns, formatBytes, formatCount, notASnapshot } from '../output.js';
 
 export function listCommand(): Command {
   return new Command('list').description('list the finished snapshots in the store').action(async (_opts: object, cmd: Command) => {
@@ -23,6 +23,7 @@ export function listCommand(): Command {
       })),
       incomplete: listing.incomplete.length,
       unreadable: listing.unreadable,
+      withoutManifest: listing.withoutManifest,
     });
     if (listing.snapshots.length === 0) {
       ctx.out.line(`No snapshots in ${ctx.store.root}. Take one with: lifeboat snapshot`);
@@ -38,6 +39,7 @@ export function listCommand(): Command {
       ]);
       for (const line of columns([['ID', 'CREATED (UTC)', 'DATABASE', 'STRATEGY', 'SIZE', 'ROWS', 'LABEL'], ...rows])) ctx.out.line(line);
     }
+    for (const folder of listing.withoutManifest) ctx.out.note(`warning: ${notASnapshot(folder)}. Put its manifest.json back, or remove the folder yourself.`);
     for (const bad of listing.unreadable) ctx.out.note(`warning: ${bad.id} has an unreadable manifest (${bad.problem}); it is ignored.`);
     const abandoned = listing.incomplete.filter((i) => !i.inProgress).length;
     if (abandoned > 0) ctx.out.note(`${abandoned} unfinished snapshot folder(s) left by interrupted runs; \`lifeboat prune\` removes them.`);

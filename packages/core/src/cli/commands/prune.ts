@@ -4,6 +4,7 @@ import { exclusively } from '../../guard/exclusive.js';
 import { applyPrune, planPrune } from '../../retention/prune.js';
 import { confirmDestructive } from '../confirm.js';
 import { contextOf } from '../context.js';
+import { notASnapshot } from '../output.js';
 import { positiveInt, positiveNumber } from './parse.js';
 
 export function pruneCommand(): Command {
@@ -27,6 +28,7 @@ export function pruneCommand(): Command {
       for (const p of plan.protected) ctx.out.line(`keep ${p.id} (${p.why})`);
       for (const s of plan.expired) ctx.out.line(`${opts.dryRun ? 'would remove' : 'remove'} ${s.id} (${s.strategy}, ${s.createdAt})`);
       for (const s of plan.abandoned) ctx.out.line(`${opts.dryRun ? 'would remove' : 'remove'} ${s.id} (unfinished)`);
+      for (const folder of plan.withoutManifest) ctx.out.line(`leave ${notASnapshot(folder)}`);
       for (const d of plan.replacedDatabases) ctx.out.line(`${opts.dryRun ? 'would drop' : 'drop'} database ${d.name} (replaced by a restore on ${d.createdAt})`);
       if (total > 0 && !opts.dryRun) {
         await confirmDestructive(`remove ${plan.expired.length + plan.abandoned.length} snapshot(s) from ${ctx.store.root} and drop ${plan.replacedDatabases.length} replaced database(s)`, ctx.options.yes);

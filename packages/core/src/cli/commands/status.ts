@@ -3,7 +3,7 @@ import { LifeboatError } from '../../errors.js';
 import { interruptedOperations } from '../../recovery/interrupted.js';
 import { formatAge, recoveryStatus } from '../../recovery/status.js';
 import { contextOf } from '../context.js';
-import { formatBytes } from '../output.js';
+import { formatBytes, notASnapshot } from '../output.js';
 
 export function statusCommand(): Command {
   return new Command('status')
@@ -26,6 +26,7 @@ export function statusCommand(): Command {
       const d = status.newestDrill;
       ctx.out.line(`Newest drill:     ${d ? `${d.at}, ${d.ok ? `passed, restored in ${d.restoreSeconds?.toFixed(1)} s` : `FAILED (${d.error})`}` : 'none'}`);
       ctx.out.line(`Store:            ${status.store.path}: ${status.store.snapshots} snapshot(s), ${formatBytes(status.store.bytesOnDisk)} on disk, ${formatBytes(status.store.bytesOnServer)} of clones on the server`);
+      for (const folder of status.store.withoutManifest) ctx.out.line(`Not a snapshot:   ${notASnapshot(folder)}`);
       const r = status.retention;
       ctx.out.line(`Retention:        ${r.keep !== undefined ? `keep ${r.keep}` : 'no count limit'}${r.maxAgeDays !== undefined ? `, max ${r.maxAgeDays} days` : ''}`);
       for (const [name, o] of [['RPO', status.objectives.rpo], ['RTO', status.objectives.rto]] as const) {

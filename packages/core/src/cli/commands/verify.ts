@@ -3,14 +3,17 @@ import { LifeboatError } from '../../errors.js';
 import { corruptError, verifySnapshot, type VerifyResult } from '../../snapshot/verify.js';
 import { findSnapshot, listStore } from '../../store/store.js';
 import { contextOf } from '../context.js';
+import { notASnapshot } from '../output.js';
 
 export function verifyCommand(): Command {
   return new Command('verify')
-    .description('check snapshots: sha256 of every file and a readable archive (dump), or the clone against its manifest')
+    .description('check snapshots: the manifest against its checksum and the journal, sha256 of every file and every byte of the archive read back (dump), or the clone against its manifest')
     .argument('[id]', 'a snapshot id, a unique prefix of one, or "latest" (default: every snapshot)')
     .action(async (id: string | undefined, _opts: object, cmd: Command) => {
       const ctx = await contextOf(cmd);
-      const manifests = id ? [await findSnapshot(ctx.store, id)] : (await listStore(ctx.store)).snapshots;
+      const listing = id ? undefined : await listStore(ctx.store);
+      for (const folder of listing?.withoutManifest ?? []) ctx.out.note(`warning: ${notASnapshot(folder)}; it cannot be verified.`);
+      const manifests = listing ? listing.snapshots : [await findSnapshot(ctx.store, id!)];
       if (manifests.length === 0) {
         throw new LifeboatError('SNAPSHOT_NOT_FOUND', `The store ${ctx.store.root} has no finished snapshot to verify.`, {
           hint: 'Take one with `lifeboat snapshot`.',
