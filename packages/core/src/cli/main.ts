@@ -14,6 +14,7 @@ import { statusCommand } from './commands/status.js';
 import { runCommand, toolCommand } from './commands/deploy.js';
 import { listCommand } from './commands/list.js';
 import { pruneCommand } from './commands/prune.js';
+import { reapplyCommand } from './commands/reapply.js';
 import { restoreCommand } from './commands/restore.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { verifyCommand } from './commands/verify.js';
@@ -50,6 +51,7 @@ const commands = [
     verifyCommand(),
     restoreCommand(),
     rollbackCommand(),
+    reapplyCommand(),
     drillCommand(),
     checkCommand(),
     pruneCommand(),
