@@ -55,7 +55,8 @@ export interface ReapplyResult {
   sequences: Array<{ sequence: string; from: string; to: string }>;
 }
 
-type Action = { kind: 'insert' | 'update' | 'delete'; key: string[]; base: string | null; now: KeyedRow | undefined; live: KeyedRow | undefined };
+/** A planned write: the row's version in the replaced database (now) and in the live one, where present. */
+type Action = { kind: 'insert' | 'update' | 'delete'; key: string[]; now: KeyedRow | undefined; live: KeyedRow | undefined };
 
 interface TablePlan {
   recorded: RecordedTable;
@@ -63,6 +64,8 @@ interface TablePlan {
   counts: ReappliedTable;
   actions: Action[];
   conflicts: ReapplyConflict[];
+  /** Foreign keys that point at this table, read when first needed. */
+  references?: Reference[];
 }
 
 /**
@@ -218,7 +221,7 @@ async function planTable(source: pg.Client, live: pg.Client, recorded: RecordedT
     const outcome = decide(row.base, n?.hash, l?.hash);
     if (outcome === 'unchanged') plan.counts.unchanged++;
     else if (typeof outcome === 'string') {
-      plan.actions.push({ kind: outcome, key: row.key, base: row.base, now: n, live: l });
+      plan.actions.push({ kind: outcome, key: row.key, now: n, live: l });
       plan.counts[COUNTED[outcome]]++;
     } else addConflict(plan, row.key, outcome.conflict);
   }
@@ -318,16 +321,13 @@ interface Reference {
   referenced: string[];
 }
 
-const referencesCache = new WeakMap<TablePlan, Reference[]>();
-
 /**
  * A table whose live rows refer to this row's values that the write would take away
  * (a delete, or an update of a referenced column): with ON DELETE CASCADE or SET NULL
  * the write would change rows this re-apply does not own, so it waits, then conflicts.
  */
 async function referrerOf(live: pg.Client, plan: TablePlan, action: Action): Promise<string | undefined> {
-  let references = referencesCache.get(plan);
-  if (!references) {
+  if (!plan.references) {
     const { rows } = await live.query<Reference>(
       `select cn.nspname as schema, c.relname as name,
               array(select a.attname::text from unnest(f.conkey) with ordinality k(n, i) join pg_attribute a on a.attrelid = f.conrelid and a.attnum = k.n order by k.i) as columns,
@@ -336,12 +336,11 @@ async function referrerOf(live: pg.Client, plan: TablePlan, action: Action): Pro
         where f.contype = 'f' and f.confrelid = to_regclass($1)`,
       [qualified(plan.recorded)],
     );
-    references = rows;
-    referencesCache.set(plan, references);
+    plan.references = rows;
   }
   const names = plan.columns.map((c) => c.name);
   const valueOf = (row: KeyedRow | undefined, column: string) => row?.values?.[names.indexOf(column)] ?? null;
-  for (const ref of references) {
+  for (const ref of plan.references) {
     const old = ref.referenced.map((c) => valueOf(action.live, c));
     if (old.some((v) => v === null)) continue;
     if (action.kind === 'update' && ref.referenced.every((c) => valueOf(action.now, c) === valueOf(action.live, c))) continue;
