@@ -54,6 +54,7 @@ describe("the app's writes during a failed deploy", () => {
     const journal = (await readFile(join(project, '.lifeboat', 'journal.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     const report = journal.find((e) => e.event === 'deploy');
     const replaced: string = report.restore.replaced;
+    if (report.snapshot.cloneDatabase) dbs.track(report.snapshot.cloneDatabase);
     expect(report.appWrites).toMatchObject({ rows: 22, newTables: ['public.audit_log'], keptIn: replaced, reapply: `npx lifeboat reapply ${report.id}` });
     expect(report.appWrites.tables).toEqual([
       { table: 'public.customers', rowsThen: 20, rowsNow: 25, inserted: 5, updated: 0, deleted: 0, reappliable: true },

@@ -9,9 +9,9 @@ export function reapplyCommand(): Command {
   return new Command('reapply')
     .description("re-apply the writes a deploy's rollback took out (kept in the database it replaced), by primary key; a dry run without --yes")
     .argument('[deploy-id]', 'the deploy (default: the newest deploy of this database that recorded writes)')
-    .option('--table <name>', 'only this table (repeatable)', (value: string, all: string[]) => [...all, value], [] as string[])
+    .option('--table <name>', 'only this table (repeatable)', (value: string, all: string[] | undefined) => [...(all ?? []), value])
     .option('--dry-run', 'only show what would be done (the default without --yes)')
-    .action(async (deployId: string | undefined, opts: { table: string[]; dryRun?: boolean }, cmd: Command) => {
+    .action(async (deployId: string | undefined, opts: { table?: string[]; dryRun?: boolean }, cmd: Command) => {
       const ctx = await contextOf(cmd);
       const target = ctx.target();
       const base: Omit<ReapplyOptions, 'apply'> = {
@@ -19,7 +19,7 @@ export function reapplyCommand(): Command {
         store: ctx.store,
         settings: ctx.settings,
         ...(deployId ? { deployId } : {}),
-        ...(opts.table.length > 0 ? { tables: opts.table } : {}),
+        ...(opts.table ? { tables: opts.table } : {}),
         signal: ctx.signal,
         onNotice: (m) => ctx.out.note(`lifeboat: ${m}`),
       };
