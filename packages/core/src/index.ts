@@ -36,6 +36,8 @@ export { type DeployOutcome, type DeployReport, guardedDeploy, type GuardedDeplo
 export { assertDeployed, deployWith, type DeployWithOptions } from './guard/programmatic.js';
 export { type DiscardReport, discardReport, type TableDiscard } from './recovery/discard.js';
 export { rollback, type RollbackOptions, type RollbackResult, undoRollback } from './recovery/rollback.js';
+export type { AppWrites } from './recovery/app-writes.js';
+export { reapply, type ReapplyOptions, type ReapplyResult } from './recovery/reapply.js';
 export { drill, type DrillResult } from './recovery/drill.js';
 export { recover, type RecoverResult, type RecoveredOperation } from './recovery/recover.js';
 export { type InterruptedOperation, interruptedOperations } from './recovery/interrupted.js';

@@ -1,5 +1,6 @@
 import type { DeployReport } from '../guard/deploy.js';
-import { formatBytes, formatDuration, type Output } from './output.js';
+import type { AppWrites } from '../recovery/app-writes.js';
+import { formatBytes, formatCount, formatDuration, type Output } from './output.js';
 
 const HEADLINE: Record<DeployReport['outcome'], string> = {
   applied: 'applied; checks passed',
@@ -43,6 +44,7 @@ export function printDeployReport(out: Output, report: DeployReport): void {
     out.line(`              the database as the migration left it is kept as "${report.restore.replaced}"`);
     out.line(`              load ${formatDuration(p.loadMs)}, verify ${formatDuration(p.verifyMs)}, swap ${formatDuration(p.swapMs)}`);
   }
+  if (report.appWrites) printAppWrites(out, report.appWrites);
   if (report.recovery) {
     out.line(`  ROLLBACK FAILED: ${report.recovery.error}`);
     for (const step of report.recovery.steps) out.line(`    ${step}`);
@@ -51,4 +53,18 @@ export function printDeployReport(out: Output, report: DeployReport): void {
     `  timings     lock ${formatDuration(t.lockMs)} · pending ${formatDuration(t.pendingMs)} · snapshot ${formatDuration(t.snapshotMs)} · ` +
       `migrate ${formatDuration(t.migrateMs)} · checks ${formatDuration(t.checksMs)}${t.restoreMs > 0 ? ` · restore ${formatDuration(t.restoreMs)}` : ''} · total ${formatDuration(t.totalMs)}`,
   );
+}
+
+/** What the rollback took out that was written since the snapshot: not only the migration's doing. */
+function printAppWrites(out: Output, writes: AppWrites): void {
+  if (writes.error) out.line(`  writes      ${writes.error}`);
+  else if (writes.tables.length === 0) out.line('  writes      no rows were written since the snapshot');
+  else out.line(`  writes      ${formatCount(writes.rows)} row(s) written since the snapshot, by the app or by the failed migration itself, are NOT in the restored database:`);
+  for (const t of writes.tables) {
+    const counts = t.inserted === undefined ? `${formatCount(t.rowsThen)} rows then, ${formatCount(t.rowsNow)} now` : `${formatCount(t.inserted)} inserted, ${formatCount(t.updated ?? 0)} updated, ${formatCount(t.deleted ?? 0)} deleted`;
+    out.line(`                ${t.table}: ${counts}${t.reappliable ? '' : ` (not re-appliable: ${t.why})`}`);
+  }
+  if (writes.newTables.length > 0) out.line(`              tables the failed migration made are gone, with any rows: ${writes.newTables.join(', ')}`);
+  if (writes.tables.length > 0 && writes.keptIn) out.line(`              they are kept in "${writes.keptIn}"`);
+  if (writes.reapply) out.line(`              re-apply them by primary key: ${writes.reapply}   (a dry run; add --yes to apply)`);
 }

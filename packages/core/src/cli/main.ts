@@ -15,6 +15,7 @@ import { runCommand, toolCommand } from './commands/deploy.js';
 import { listCommand } from './commands/list.js';
 import { pruneCommand } from './commands/prune.js';
 import { recoverCommand } from './commands/recover.js';
+import { reapplyCommand } from './commands/reapply.js';
 import { restoreCommand } from './commands/restore.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { verifyCommand } from './commands/verify.js';
@@ -53,6 +54,7 @@ const commands = [
     restoreCommand(),
     rollbackCommand(),
     recoverCommand(),
+    reapplyCommand(),
     drillCommand(),
     checkCommand(),
     pruneCommand(),

@@ -7,6 +7,7 @@ import type { DatabaseTarget } from '../db/target.js';
 import { ERROR_CODES, LifeboatError } from '../errors.js';
 import { failpoint } from '../failpoint.js';
 import type { StartProgress } from '../progress.js';
+import { type AppWrites, appWritesCounter } from '../recovery/app-writes.js';
 import { type RestoreResult, restoreSnapshot } from '../restore/restore.js';
 import { takeSnapshot } from '../snapshot/take.js';
 import { beginIntent, type Intent } from '../store/intent.js';
@@ -52,6 +53,8 @@ export interface DeployReport {
   snapshot: { id: string; strategy: Manifest['strategy']; strategyReason: string; sizeBytes: number; cloneDatabase?: string } | undefined;
   checks: CheckResult[];
   restore: RestoreResult | undefined;
+  /** Rows written since the snapshot (by the app, or the failed migration) that the rollback took out, and where they are kept. */
+  appWrites?: AppWrites;
   /** Set when the rollback itself failed: what happened and the commands to recover by hand. */
   recovery: { error: string; steps: string[] } | undefined;
   /** When the deploy began waiting for the lock, and when it got it (ISO). */
@@ -233,6 +236,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     try {
       await run.beforeRestore?.();
       const restoreProgress = options.progress?.();
+      const appWrites = appWritesCounter({ target, store, manifest, deploy: report.id, budgetMs: settings.countBudgetMs });
       report.restore = await restoreSnapshot({
         target,
         store,
@@ -240,7 +244,9 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
         intent,
         onNotice: notice,
         ...(restoreProgress ? { onProgress: restoreProgress.onProgress } : {}),
+        beforeSwap: appWrites.beforeSwap,
       }).finally(() => restoreProgress?.stop());
+      report.appWrites = await appWrites.kept(report.restore.replaced);
       report.outcome = failure;
       report.exitCode =
         failure === 'interrupted-rolled-back'

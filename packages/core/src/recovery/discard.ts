@@ -16,6 +16,16 @@ export interface TableDiscard {
   changed?: number;
   /** How it was compared: row by row (primary key), or counts only (and why). */
   compared: 'by primary key' | string;
+  /** Asked for with `differingKeys`: the primary key's columns, and the key of every row that differs (its columns' text). */
+  primaryKey?: string[];
+  differingKeys?: string[][];
+}
+
+export interface DiscardOptions {
+  /** Also return the keys of the differing rows, for tables with at most this many of them. */
+  differingKeys?: number;
+  /** Time for row-by-row comparisons; tables left when it is spent are compared by count. */
+  budgetMs?: number;
 }
 
 export interface DiscardReport {
@@ -32,7 +42,7 @@ export interface DiscardReport {
  * Compare the live database with the restore point's copy (the verified staging
  * database of a rollback): per table, rows added, removed and changed since then.
  */
-export async function discardReport(target: DatabaseTarget, live: string, then: string, rowLimit = 1_000_000): Promise<DiscardReport> {
+export async function discardReport(target: DatabaseTarget, live: string, then: string, rowLimit = 1_000_000, options: DiscardOptions = {}): Promise<DiscardReport> {
   return withClient(target, live, (now) =>
     withClient(target, then, async (past) => {
       const key = (t: TableInfo) => `${t.schema}.${t.name}`;
@@ -44,10 +54,11 @@ export async function discardReport(target: DatabaseTarget, live: string, then: 
         tablesOnlyThen: [...pastTables.keys()].filter((k) => !nowTables.has(k)),
         rowLimit,
       };
+      const deadline = Date.now() + (options.budgetMs ?? Number.POSITIVE_INFINITY);
       for (const [name, table] of nowTables) {
         const before = pastTables.get(name);
         if (!before) continue;
-        const diff = await compareTable(now, past, table, before, rowLimit);
+        const diff = await compareTable(now, past, table, before, rowLimit, options, Date.now() > deadline);
         if (diff.rowsNow !== diff.rowsThen || (diff.added ?? 0) + (diff.removed ?? 0) + (diff.changed ?? 0) > 0) report.tables.push(diff);
       }
       return report;
@@ -55,7 +66,7 @@ export async function discardReport(target: DatabaseTarget, live: string, then: 
   );
 }
 
-async function compareTable(now: pg.Client, past: pg.Client, table: TableInfo, before: TableInfo, rowLimit: number): Promise<TableDiscard> {
+async function compareTable(now: pg.Client, past: pg.Client, table: TableInfo, before: TableInfo, rowLimit: number, options: DiscardOptions, budgetSpent = false): Promise<TableDiscard> {
   const from = `${ident(table.schema)}.${ident(table.name)}`;
   const count = async (client: pg.Client) => Number((await client.query<{ n: string }>(`select count(*) as n from ${from}`)).rows[0]!.n);
   const result: TableDiscard = { table: `${table.schema}.${table.name}`, rowsNow: await count(now), rowsThen: await count(past), compared: '' };
@@ -69,11 +80,17 @@ async function compareTable(now: pg.Client, past: pg.Client, table: TableInfo, b
     result.compared = `by count (over ${rowLimit.toLocaleString('en-US')} rows)`;
     return result;
   }
+  if (budgetSpent) {
+    result.compared = 'by count (the time for comparisons was spent)';
+    return result;
+  }
   // Over the columns both versions have: a column the migration added is not a change to a row.
   const common = table.columns.filter((c) => before.columns.includes(c));
-  const sql = `select row(${pk.map(ident).join(', ')})::text as k, md5(row(${common.map(ident).join(', ')})::text) as h from ${from}`;
-  const rowsOf = async (client: pg.Client) => new Map((await client.query<{ k: string; h: string }>(sql)).rows.map((r) => [r.k, r.h]));
-  const [nowRows, pastRows] = [await rowsOf(now), await rowsOf(past)];
+  const row = `row(${common.map(ident).join(', ')})`;
+  const only = await differingBuckets(now, past, from, rowKeySql(pk), row, Math.max(result.rowsNow, result.rowsThen));
+  const sql = `select ${rowKeySql(pk)} as k, md5(${row}::text) as h from ${from}${only.where}`;
+  const rowsOf = async (client: pg.Client) => new Map((await client.query<{ k: string; h: string }>(sql, only.params)).rows.map((r) => [r.k, r.h]));
+  const [nowRows, pastRows] = await Promise.all([rowsOf(now), rowsOf(past)]);
   let added = 0;
   let changed = 0;
   for (const [k, h] of nowRows) {
@@ -83,7 +100,39 @@ async function compareTable(now: pg.Client, past: pg.Client, table: TableInfo, b
   }
   let removed = 0;
   for (const k of pastRows.keys()) if (!nowRows.has(k)) removed++;
-  return { ...result, added, removed, changed, compared: 'by primary key' };
+  const compared = { ...result, added, removed, changed, compared: 'by primary key' };
+  if (options.differingKeys === undefined || added + removed + changed > options.differingKeys) return compared;
+  const differing = [...nowRows].filter(([k, h]) => pastRows.get(k) !== h).map(([k]) => k);
+  for (const k of pastRows.keys()) if (!nowRows.has(k)) differing.push(k);
+  return { ...compared, primaryKey: pk, differingKeys: differing.map((k) => JSON.parse(k) as string[]) };
+}
+
+/** Tables up to this size are read row by row whole; bigger ones in buckets of about BUCKET_ROWS rows. */
+const WHOLE_TABLE_ROWS = 20_000;
+const BUCKET_ROWS = 256;
+
+/**
+ * Reading a million rows' hashes into Node takes seconds a side, while the server sums
+ * them in one: rows are grouped into buckets by their key, each bucket summed (count and
+ * the sum of its rows' hashes) on both sides, and only the buckets that differ are read
+ * row by row. A few writes in a big table cost two scans and a few hundred rows.
+ */
+async function differingBuckets(now: pg.Client, past: pg.Client, from: string, keySql: string, rowSql: string, rows: number): Promise<{ where: string; params: unknown[] }> {
+  if (rows <= WHOLE_TABLE_ROWS) return { where: '', params: [] };
+  const buckets = 2 ** Math.min(16, Math.ceil(Math.log2(rows / BUCKET_ROWS)));
+  // hashtext: half the cost of md5 here, and both sides are on one server (the same hash function).
+  const bucket = `(hashtext(${keySql}) & ${buckets - 1})`;
+  const sql = `select ${bucket} as b, count(*) || ':' || sum(hashtextextended(${rowSql}::text, 0)) as s from ${from} group by 1`;
+  const sums = async (client: pg.Client) => new Map((await client.query<{ b: number; s: string }>(sql)).rows.map((r) => [r.b, r.s]));
+  const [a, b] = await Promise.all([sums(now), sums(past)]);
+  const differing = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k));
+  if (differing.length === 0) return { where: ' where false', params: [] };
+  return { where: ` where ${bucket} = any($1::int[])`, params: [differing] };
+}
+
+/** A row's key as SQL: the key columns' text in a JSON array, unambiguous and readable back (`jsonb_to_recordset`). */
+export function rowKeySql(columns: string[]): string {
+  return `json_build_array(${columns.map((c) => `${ident(c)}::text`).join(', ')})::text`;
 }
 
 async function primaryKey(client: pg.Client, table: TableInfo): Promise<string[]> {
