@@ -130,6 +130,22 @@ describe('kill -9 at every phase of a deploy, then `lifeboat recover`', () => {
   });
 });
 
+describe('a reader that goes away', () => {
+  const dbs = databases();
+
+  it('ends the output, never the migration: `lifeboat run -- <tool printing a lot> | head -1`', async () => {
+    const db = await dbs.create('pipe');
+    const project = await mkdtemp(join(tmpdir(), 'lifeboat-pipe-'));
+    const tool = `seq 1 20000; psql -q -v ON_ERROR_STOP=1 -c 'create table ran (id int)'; seq 1 20000`;
+    const { stdout } = await execa('bash', ['-c', `'${process.execPath}' '${cliPath}' run -- sh -c "${tool}" | head -1; echo "exit \${PIPESTATUS[0]}"`], {
+      env: { ...process.env, DATABASE_URL: db.url, ...pgEnv(db.url) },
+      cwd: project,
+    });
+    expect(stdout.split('\n')).toEqual(['1', 'exit 0']);
+    expect(await query(db.url, "select to_regclass('ran') is not null as ok")).toEqual([{ ok: true }]);
+  });
+});
+
 describe('commands that change the same database wait for each other', () => {
   const dbs = databases();
 

@@ -7,18 +7,21 @@ import type { MigrationRun, RunOutcome } from './adapter.js';
  * so that it never outlives Lifeboat, even after `kill -9` (process/watchdog.ts).
  * Aborting (Ctrl-C) sends the whole group SIGTERM, then SIGKILL after 10 s. Its stdin is
  * not the terminal: a group that is not in the foreground must not read it, and a guarded
- * migration has nothing to ask.
+ * migration has nothing to ask. Its stdout is the terminal when Lifeboat's is one (colours,
+ * progress); otherwise it flows through Lifeboat, so a reader that goes away
+ * (`lifeboat knex migrate:latest | head`) ends the output, never the migration.
  */
 export function commandRun(file: string, args: string[], options: { cwd?: string; env?: Record<string, string>; describe?: string } = {}): MigrationRun {
   return {
     describe: options.describe ?? [file, ...args].map((a) => (/[\s"'$]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a)).join(' '),
     async run({ signal, output, onSpawn }): Promise<RunOutcome> {
       const { execa } = await import('execa');
+      const direct = output === 'inherit' && process.stdout.isTTY === true;
       const child = execa(file, args, {
         cwd: options.cwd,
         env: options.env,
         stdin: 'ignore',
-        stdout: output === 'inherit' ? 'inherit' : 'pipe',
+        stdout: direct ? 'inherit' : 'pipe',
         stderr: 'inherit',
         buffer: false,
         reject: false,
@@ -31,7 +34,7 @@ export function commandRun(file: string, args: string[], options: { cwd?: string
         if (pid !== undefined) void stopGroup(pid, 10_000);
       };
       signal.addEventListener('abort', stop, { once: true });
-      if (output === 'stderr') child.stdout?.pipe(process.stderr, { end: false });
+      if (!direct && child.stdout) forward(child.stdout, output === 'stderr' ? process.stderr : process.stdout);
       try {
         const result = await child;
         if (signal.aborted) return { exitCode: 130, error: 'interrupted' };
@@ -47,4 +50,14 @@ export function commandRun(file: string, args: string[], options: { cwd?: string
       }
     },
   };
+}
+
+/** Copy a child's output to ours for as long as ours takes it, and keep draining the child's after: it must never block on a full pipe. */
+function forward(from: NodeJS.ReadableStream, to: NodeJS.WriteStream): void {
+  const ignore = () => {};
+  to.on('error', ignore);
+  from.on('data', (chunk: Buffer) => {
+    if (to.writable && !to.destroyed) to.write(chunk, ignore);
+  });
+  from.once('close', () => to.off('error', ignore));
 }
