@@ -1,24 +1,15 @@
 import type { DeployReport } from '../guard/deploy.js';
+import { OUTCOMES } from '../guard/outcome.js';
 import type { AppWrites } from '../recovery/app-writes.js';
 import { formatBytes, formatCount, formatDuration, type Output } from './output.js';
 
-const HEADLINE: Record<DeployReport['outcome'], string> = {
-  applied: 'applied; checks passed',
-  'nothing-pending': 'nothing pending',
-  'migration-failed-rolled-back': 'the migration FAILED and was rolled back',
-  'migration-failed-unchanged': 'the migration FAILED before it changed anything; nothing to roll back',
-  'checks-failed-rolled-back': 'checks FAILED after the migration; rolled back',
-  'interrupted-rolled-back': 'interrupted; rolled back',
-  'failed-kept': 'FAILED; the database was left as it is (onFailure: keep)',
-  'rollback-failed': 'FAILED, and the ROLLBACK FAILED too',
-};
 
 /** The deploy in one screen: what ran, the checks with their figures, the snapshot, the timings. */
 export function printDeployReport(out: Output, report: DeployReport): void {
   out.document(report);
   const t = report.timings;
   out.line('');
-  out.line(`lifeboat: ${report.command} on "${report.database}": ${HEADLINE[report.outcome]} (exit ${report.exitCode})`);
+  out.line(`lifeboat: ${report.command} on "${report.database}": ${OUTCOMES[report.outcome].headline} (exit ${report.exitCode})`);
   if (report.outcome === 'nothing-pending') {
     out.line(`  no snapshot taken; Lifeboat's overhead over the bare command: ${formatDuration(t.totalMs - t.migrateMs)}`);
     return;

@@ -4,7 +4,7 @@ import type { Settings } from '../config/resolve.js';
 import { withClient } from '../db/connect.js';
 import { canCreateDatabases } from '../db/databases.js';
 import type { DatabaseTarget } from '../db/target.js';
-import { ERROR_CODES, LifeboatError } from '../errors.js';
+import { LifeboatError } from '../errors.js';
 import { failpoint } from '../failpoint.js';
 import type { StartProgress } from '../progress.js';
 import { type AppWrites, appWritesCounter } from '../recovery/app-writes.js';
@@ -18,24 +18,9 @@ import type { Manifest } from '../store/manifest.js';
 import { newSnapshotId, type Store } from '../store/store.js';
 import type { MigrationAdapter, MigrationRun, RunOutcome } from './adapter.js';
 import { acquireDatabaseLock, type DatabaseLock } from './lock.js';
+import { type DeployOutcome, exitCodeOf } from './outcome.js';
 
-export type DeployOutcome =
-  /** Migrated, checks passed, the snapshot kept as the restore point. */
-  | 'applied'
-  /** Nothing pending: the tool ran, no snapshot was taken. */
-  | 'nothing-pending'
-  /** The tool failed and the database was restored. */
-  | 'migration-failed-rolled-back'
-  /** The tool failed before it wrote anything (no transaction committed since the snapshot): nothing to restore. */
-  | 'migration-failed-unchanged'
-  /** Checks failed and the database was restored. */
-  | 'checks-failed-rolled-back'
-  /** Interrupted (Ctrl-C / SIGTERM) and the database was restored. */
-  | 'interrupted-rolled-back'
-  /** Failed, and as configured the database was left as it is (the snapshot is kept). */
-  | 'failed-kept'
-  /** Failed, and the restore failed too: see `recovery`. */
-  | 'rollback-failed';
+export type { DeployOutcome };
 
 export interface DeployReport {
   /** This deploy, for `lifeboat rollback --to-deploy ID`. */
@@ -134,7 +119,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       report.tool = await runMigration(run, signal, options.output ?? 'inherit');
       timings.migrateMs = Date.now() - migrateStart;
       report.outcome = 'nothing-pending';
-      report.exitCode = report.tool.exitCode;
+      report.exitCode = exitCodeOf(report.outcome, report.tool.exitCode);
       return await finish(report, store, started);
     }
     if (report.pending) notice(`${report.pending.length} pending: ${report.pending.join(', ')}`);
@@ -219,14 +204,14 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       if (written === 0) {
         notice(`the tool failed and no transaction committed on the server while it ran: the database is unchanged, nothing to restore`);
         report.outcome = 'migration-failed-unchanged';
-        report.exitCode = exitFor('DEPLOY_FAILED_UNCHANGED');
+        report.exitCode = exitCodeOf(report.outcome, report.tool.exitCode);
         return await finish(report, store, started);
       }
     }
     if (settings.onFailure === 'keep' && failure !== 'interrupted-rolled-back') {
       notice(`the deploy failed; the database is left as it is (onFailure: keep). Snapshot ${manifest.id} is kept.`);
       report.outcome = 'failed-kept';
-      report.exitCode = exitFor('DEPLOY_FAILED_KEPT');
+      report.exitCode = exitCodeOf(report.outcome, report.tool.exitCode);
       return await finish(report, store, started);
     }
 
@@ -248,13 +233,10 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       }).finally(() => restoreProgress?.stop());
       report.appWrites = await appWrites.kept(report.restore.replaced);
       report.outcome = failure;
-      report.exitCode =
-        failure === 'interrupted-rolled-back'
-          ? exitFor('INTERRUPTED')
-          : exitFor(failure === 'migration-failed-rolled-back' ? 'DEPLOY_FAILED_ROLLED_BACK' : 'CHECKS_FAILED_ROLLED_BACK');
+      report.exitCode = exitCodeOf(failure, report.tool.exitCode);
     } catch (error) {
       report.outcome = 'rollback-failed';
-      report.exitCode = exitFor('ROLLBACK_FAILED');
+      report.exitCode = exitCodeOf(report.outcome, report.tool.exitCode);
       report.recovery = recoverySteps(error, target, store, manifest);
       // The database holds the failed migration's result: the record stays, and `lifeboat recover` retries the rollback.
       keepIntent = true;
@@ -291,9 +273,6 @@ function interrupted(): LifeboatError {
   return new LifeboatError('INTERRUPTED', 'Interrupted before the migration ran; nothing was changed.');
 }
 
-function exitFor(code: 'DEPLOY_FAILED_ROLLED_BACK' | 'DEPLOY_FAILED_UNCHANGED' | 'CHECKS_FAILED_ROLLED_BACK' | 'ROLLBACK_FAILED' | 'DEPLOY_FAILED_KEPT' | 'INTERRUPTED'): number {
-  return ERROR_CODES[code].exit;
-}
 
 /** The migration, whatever it does: a throw (programmatic runs) is a failure like a non-zero exit. */
 async function runMigration(run: MigrationRun, signal: AbortSignal, output: 'inherit' | 'stderr', onSpawn?: (pid: number) => void): Promise<RunOutcome> {

@@ -1,10 +1,11 @@
 import { loadConfig } from '../config/load.js';
 import { resolveSettings, type SettingFlags } from '../config/resolve.js';
 import { parseDatabaseUrl } from '../db/target.js';
-import { type ErrorCode, LifeboatError } from '../errors.js';
+import { LifeboatError } from '../errors.js';
 import { openStore } from '../store/store.js';
 import type { MigrationAdapter, MigrationRun } from './adapter.js';
-import { type DeployOutcome, type DeployReport, guardedDeploy } from './deploy.js';
+import { type DeployReport, guardedDeploy } from './deploy.js';
+import { OUTCOMES } from './outcome.js';
 
 export interface DeployWithOptions {
   adapter?: MigrationAdapter;
@@ -41,22 +42,12 @@ export async function deployWith(options: DeployWithOptions): Promise<DeployRepo
   });
 }
 
-const FAILURE_CODES: Record<DeployOutcome, ErrorCode> = {
-  applied: 'INTERNAL',
-  'nothing-pending': 'DEPLOY_FAILED_KEPT',
-  'migration-failed-rolled-back': 'DEPLOY_FAILED_ROLLED_BACK',
-  'migration-failed-unchanged': 'DEPLOY_FAILED_UNCHANGED',
-  'checks-failed-rolled-back': 'CHECKS_FAILED_ROLLED_BACK',
-  'interrupted-rolled-back': 'INTERRUPTED',
-  'failed-kept': 'DEPLOY_FAILED_KEPT',
-  'rollback-failed': 'ROLLBACK_FAILED',
-};
 
 /** For hooks that must fail like the migration they wrap: throw unless the deploy went through. */
 export function assertDeployed(report: DeployReport): DeployReport {
   if (report.outcome === 'applied' || (report.outcome === 'nothing-pending' && report.exitCode === 0)) return report;
   const detail = report.checks.filter((c) => !c.ok).flatMap((c) => c.problems).slice(0, 3).join('; ');
-  const error = new LifeboatError(FAILURE_CODES[report.outcome], `${report.command}: ${report.outcome}${report.tool.error ? ` (${report.tool.error})` : ''}${detail ? `: ${detail}` : ''}.`, {
+  const error = new LifeboatError(OUTCOMES[report.outcome].code ?? 'DEPLOY_FAILED_KEPT', `${report.command}: ${report.outcome}${report.tool.error ? ` (${report.tool.error})` : ''}${detail ? `: ${detail}` : ''}.`, {
     hint: report.recovery ? report.recovery.steps.join(' ') : 'The database is as it was before the deploy; fix the migration and deploy again.',
   });
   Object.assign(error, { report });

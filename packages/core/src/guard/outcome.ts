@@ -1,0 +1,34 @@
+import { ERROR_CODES, type ErrorCode } from '../errors.js';
+
+/**
+ * Every way a guarded deploy ends, in one table: the error code it exits (and throws,
+ * from the programmatic hooks) with, and the headline of its report. Without a code it
+ * exits 0 (applied) or with the tool's own code (nothing pending).
+ */
+export const OUTCOMES = {
+  /** Migrated, checks passed, the snapshot kept as the restore point. */
+  applied: { code: undefined, headline: 'applied; checks passed' },
+  /** Nothing pending: the tool ran, no snapshot was taken. */
+  'nothing-pending': { code: undefined, headline: 'nothing pending' },
+  /** The tool failed and the database was restored. */
+  'migration-failed-rolled-back': { code: 'DEPLOY_FAILED_ROLLED_BACK', headline: 'the migration FAILED and was rolled back' },
+  /** The tool failed before it wrote anything (no transaction committed while it ran): nothing to restore. */
+  'migration-failed-unchanged': { code: 'DEPLOY_FAILED_UNCHANGED', headline: 'the migration FAILED before it changed anything; nothing to roll back' },
+  /** Checks failed and the database was restored. */
+  'checks-failed-rolled-back': { code: 'CHECKS_FAILED_ROLLED_BACK', headline: 'checks FAILED after the migration; rolled back' },
+  /** Interrupted (Ctrl-C / SIGTERM) and the database was restored. */
+  'interrupted-rolled-back': { code: 'INTERRUPTED', headline: 'interrupted; rolled back' },
+  /** Failed, and as configured the database was left as it is (the snapshot is kept). */
+  'failed-kept': { code: 'DEPLOY_FAILED_KEPT', headline: 'FAILED; the database was left as it is (onFailure: keep)' },
+  /** Failed, and the restore failed too: see the report's `recovery`. */
+  'rollback-failed': { code: 'ROLLBACK_FAILED', headline: 'FAILED, and the ROLLBACK FAILED too' },
+} as const satisfies Record<string, { code: ErrorCode | undefined; headline: string }>;
+
+export type DeployOutcome = keyof typeof OUTCOMES;
+
+/** The exit code of a deploy that ended so (`toolExit`: the tool's own, for nothing pending). */
+export function exitCodeOf(outcome: DeployOutcome, toolExit: number): number {
+  const { code } = OUTCOMES[outcome];
+  if (code) return ERROR_CODES[code].exit;
+  return outcome === 'nothing-pending' ? toolExit : 0;
+}
