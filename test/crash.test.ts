@@ -100,6 +100,27 @@ describe('kill -9 at every phase of a deploy, then `lifeboat recover`', () => {
     });
   }
 
+  it('a record left by a Lifeboat on another machine: status cannot judge it; under the lock it is interrupted, and recover acts on it', async () => {
+    const { db, project, file, run, cli, state } = await setUp();
+    const before = await state();
+    const killed = await run([], await file('m.sql', 'update orders set total = 0;'), { LIFEBOAT_FAILPOINT: 'deploy:after-migrate' });
+    expect(killed.signal).toBe('SIGKILL');
+    // As if the deploy had run on a CI runner that is gone: its process cannot be looked at from here.
+    const operations = join(project, '.lifeboat', 'operations');
+    const [name] = await readdir(operations);
+    const record = JSON.parse(await readFile(join(operations, name!), 'utf8'));
+    record.process.host = 'ci-runner-that-is-gone';
+    await writeFile(join(operations, name!), JSON.stringify(record));
+
+    const status = await cli(['status']);
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/OPEN ELSEWHERE: +a deploy of "crash_\w+" by pid \d+ on ci-runner-that-is-gone/);
+    // Holding the database's lock proves nobody runs it: a changing command refuses, recover goes back to its snapshot.
+    expect((await run([], ['true'])).exitCode).toBe(29);
+    expect((await cli(['recover', '--yes'])).exitCode).toBe(0);
+    expect(await state()).toEqual(before);
+  });
+
   it('the migrate tool of a killed Lifeboat is stopped within seconds: what it would write after its sleep never appears', async () => {
     const { db, project, cli, state } = await setUp();
     const before = await state();

@@ -100,7 +100,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
   let intent: Intent | undefined;
   let keepIntent = false;
   try {
-    await assertNothingInterrupted(store, target);
+    await assertNothingInterrupted(store, target, { lockHeld: true });
     // Pending and applied, through the adapter, on one short-lived connection.
     const pendingStart = Date.now();
     let appliedBefore: string[] | undefined;
@@ -126,7 +126,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     if (signal.aborted) throw interrupted();
     if (settings.onFailure === 'rollback') await assertCanRestore(lock);
     const snapshotId = newSnapshotId();
-    intent = await beginIntent(store, { operation: 'deploy', database: target.database, server: `${target.host}:${target.port}`, deploy: report.id, phase: 'snapshotting', snapshot: snapshotId });
+    intent = await beginIntent(store, { operation: 'deploy', database: target.database, server: `${target.host}:${target.port}`, locked: true, deploy: report.id, phase: 'snapshotting', snapshot: snapshotId });
 
     // The snapshot is the pre-flight record too: row counts, filled columns, schema, indexes.
     const snapshotStart = Date.now();

@@ -2,6 +2,7 @@ import type { DatabaseTarget } from '../db/target.js';
 import { LifeboatError } from '../errors.js';
 import { isAlive } from '../process/identity.js';
 import { type IntentRecord, type OpenIntent, openIntents } from '../store/intent.js';
+import { hostname } from 'node:os';
 import type { Store } from '../store/store.js';
 
 /**
@@ -53,16 +54,38 @@ export function describeInterrupted(record: IntentRecord): InterruptedOperation 
   return { record, state: `${what} was interrupted ${state}`, plan, toolAlive };
 }
 
-/** Operations on `database` whose process is gone and whose record was never closed. */
-export async function interruptedOperations(store: Store, database?: string): Promise<InterruptedOperation[]> {
+/**
+ * Operations on `database` whose record was never closed and whose process is gone.
+ * `lockHeld`: the caller holds the database's lock, so a record taken under that lock
+ * cannot belong to a running operation, whatever machine wrote it (a process whose
+ * record is open holds the lock for as long as it runs): that settles records from
+ * other machines, whose processes cannot be looked at from here.
+ */
+export async function interruptedOperations(store: Store, database?: string, options: { lockHeld?: boolean } = {}): Promise<InterruptedOperation[]> {
   return (await openIntents(store))
-    .filter((open: OpenIntent) => !open.alive && (database === undefined || open.record.database === database))
+    .filter((open: OpenIntent) => !open.own && (database === undefined || open.record.database === database))
+    .filter((open) => !open.alive || (options.lockHeld === true && open.record.locked === true && open.record.process.host !== hostname()))
     .map((open) => describeInterrupted(open.record));
 }
 
+/** Records of operations running elsewhere that this machine cannot judge (another host, no lock held here). */
+export async function operationsElsewhere(store: Store, database?: string): Promise<IntentRecord[]> {
+  return (await openIntents(store))
+    .filter((open) => open.alive && open.record.process.host !== hostname() && (database === undefined || open.record.database === database))
+    .map((open) => open.record);
+}
+
 /** Every command that changes a database calls this under its lock: an interrupted operation comes first. */
-export async function assertNothingInterrupted(store: Store, target: DatabaseTarget): Promise<void> {
-  const [first, ...more] = await interruptedOperations(store, target.database);
+export async function assertNothingInterrupted(store: Store, target: DatabaseTarget, options: { lockHeld?: boolean } = {}): Promise<void> {
+  const open = await openIntents(store);
+  const stray = open.find((o) => !o.own && o.alive && o.record.locked && o.record.database === target.database && o.record.process.host === hostname());
+  if (stray && options.lockHeld) {
+    // Alive, with an open record, yet not holding the lock: its database session ended under it.
+    throw new LifeboatError('DATABASE_BUSY', `Lifeboat process ${stray.record.process.pid} is still running a ${stray.record.operation} of "${target.database}" but no longer holds its lock (its database session ended); nothing was changed.`, {
+      hint: `Wait for it to end, or stop it (kill ${stray.record.process.pid}) and run \`lifeboat recover\`.`,
+    });
+  }
+  const [first, ...more] = await interruptedOperations(store, target.database, options);
   if (!first) return;
   throw new LifeboatError('RECOVERY_NEEDED', `${first.state}${more.length > 0 ? ` (and ${more.length} more interrupted operation(s))` : ''}; nothing was changed.`, {
     hint: `Run \`lifeboat recover\` first: it will ${first.plan}.`,

@@ -56,7 +56,7 @@ export async function recover(options: RecoverOptions): Promise<RecoverResult> {
   const notice = options.onNotice ?? (() => {});
   const lock = await acquireDatabaseLock(target, { operation: 'recover', timeoutMs: settings.lockTimeoutMs, onWait: notice });
   try {
-    const found = await interruptedOperations(store, target.database);
+    const found = await interruptedOperations(store, target.database, { lockHeld: true });
     const result: RecoverResult = { database: target.database, recovered: [] };
     if (found.length === 0) return result;
     await options.confirm(found);

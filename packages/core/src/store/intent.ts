@@ -37,6 +37,8 @@ export interface IntentRecord {
   database: string;
   server: string;
   process: ProcessIdentity;
+  /** Taken under the database's lock: while the record is open, its process holds that lock. */
+  locked?: boolean;
   startedAt: string;
   phase: Phase;
   updatedAt: string;
@@ -121,6 +123,8 @@ export interface OpenIntent {
   record: IntentRecord;
   /** Its process still runs (on this machine; another machine's is assumed alive). */
   alive: boolean;
+  /** The record is this process's own. */
+  own: boolean;
 }
 
 /** Every record not closed yet, oldest first; unreadable files are skipped (a torn write cannot happen: writes are atomic). */
@@ -135,7 +139,8 @@ export async function openIntents(store: Store): Promise<OpenIntent[]> {
   for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
     try {
       const record = JSON.parse(await readFile(join(operationsDir(store), name), 'utf8')) as IntentRecord;
-      out.push({ record, alive: isAlive(record.process) });
+      const own = record.process.pid === process.pid && record.process.host === identify().host;
+      out.push({ record, alive: isAlive(record.process), own });
     } catch {
       // A record being replaced right now (rename) or removed: not ours to judge.
     }

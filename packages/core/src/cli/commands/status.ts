@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { LifeboatError } from '../../errors.js';
-import { interruptedOperations } from '../../recovery/interrupted.js';
+import { interruptedOperations, operationsElsewhere } from '../../recovery/interrupted.js';
 import { formatAge, recoveryStatus } from '../../recovery/status.js';
 import { contextOf } from '../context.js';
 import { formatBytes, notASnapshot } from '../output.js';
@@ -13,7 +13,11 @@ export function statusCommand(): Command {
       const database = ctx.maybeTarget()?.database;
       const status = await recoveryStatus(ctx.store, ctx.settings, database);
       const interrupted = await interruptedOperations(ctx.store, database);
-      ctx.out.document({ ...status, ok: status.ok && interrupted.length === 0, interrupted: interrupted.map((i) => ({ ...i.record, state: i.state, recover: i.plan })) });
+      const elsewhere = await operationsElsewhere(ctx.store, database);
+      ctx.out.document({ ...status, ok: status.ok && interrupted.length === 0, interrupted: interrupted.map((i) => ({ ...i.record, state: i.state, recover: i.plan })), elsewhere });
+      for (const record of elsewhere) {
+        ctx.out.line(`OPEN ELSEWHERE:   a ${record.operation} of "${record.database}" by pid ${record.process.pid} on ${record.process.host}, since ${record.startedAt}: running there, or interrupted; \`lifeboat recover\` here takes the database's lock first, so it acts only once nothing holds it`);
+      }
       for (const found of interrupted) {
         ctx.out.line(`INTERRUPTED:      ${found.state}`);
         ctx.out.line(`                  \`lifeboat recover\` will ${found.plan}`);
