@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { type DatabaseIdentity, databaseIdentity } from './identity.js';
 import { ident } from './sql.js';
 
 export interface ServerInfo {
@@ -20,6 +21,23 @@ export interface DatabaseSettings {
 
 export type TableKind = 'table' | 'partition' | 'matview';
 
+/**
+ * How an empty value of a column is told from a real one in the content counts: `text`
+ * for strings (text, varchar, char, citext, name; ''), `jsonb` ({}, [], "" and JSON null);
+ * null where only NULL is no value (json has no equality, and a cast could fail on \u0000).
+ */
+export type Emptiness = 'text' | 'jsonb' | null;
+
+/** Rows per bucket of the primary key's hash: a lower bound of rows deleted even when as many were inserted. */
+export interface RowBuckets {
+  /** The primary key's columns, in key order. */
+  key: string[];
+  /** `hashtext(key::text) & 63` (a composite key as `row(…)::text`): stable across dumps and restores on servers of one byte order. */
+  hash: 'hashtext64';
+  /** Rows in each of the 64 buckets. */
+  counts: number[];
+}
+
 export interface TableCount {
   schema: string;
   name: string;
@@ -30,10 +48,20 @@ export interface TableCount {
   columns?: string[];
   /** For a partition: its partitioned table (schema.name); allowances for it cover the partition. */
   parent?: string;
-  /** Columns holding at least one value, when asked for (snapshots record them). */
+  /** Columns holding at least one value: manifests written before `values` existed. */
   filledColumns?: string[];
   /** The snapshot keeps this table's schema, not its data (a derived or ephemeral table). */
   dataExcluded?: boolean;
+  /** pg_class.oid: kept by a rename and by a clone (CREATE DATABASE … TEMPLATE), new after a dump's restore. */
+  oid?: number;
+  /** pg_attribute.attnum of each column (parallel to `columns`): kept by RENAME COLUMN and ALTER COLUMN … TYPE. */
+  attnums?: number[];
+  /** Content counts, when asked for and counted exactly: non-null values per column (parallel to `columns`). */
+  values?: number[];
+  /** Of those, values that are not empty (see `Emptiness`); null for columns where only NULL counts as no value. */
+  nonEmpty?: Array<number | null>;
+  /** Rows per primary-key hash bucket; absent for a table without a primary key. */
+  buckets?: RowBuckets;
 }
 
 export interface SchemaFingerprint {
@@ -80,15 +108,27 @@ export interface TableInfo {
   parent?: string;
   /** Tables (schema.name) with a foreign key to this one. */
   referencedBy: string[];
+  oid: number;
+  /** Each column's attnum, parallel to `columns`. */
+  attnums: number[];
+  /** Each column's emptiness, parallel to `columns`. */
+  emptiness: Emptiness[];
+  /** The primary key's columns in key order; empty when there is none. */
+  key: string[];
 }
 
 /** Tables holding data: plain tables, leaf partitions and materialized views, with their columns. */
 export async function listTables(client: pg.Client): Promise<TableInfo[]> {
-  const { rows } = await client.query<{ schema: string; name: string; relkind: string; relispartition: boolean; populated: boolean; estimate: number; columns: string[] | null; parent: string | null; referencedBy: string[] | null }>(
+  const { rows } = await client.query<{
+    schema: string; name: string; relkind: string; relispartition: boolean; populated: boolean; estimate: number; oid: string;
+    columns: string[] | null; attnums: number[] | null; emptiness: Emptiness[] | null; key: string[] | null; parent: string | null; referencedBy: string[] | null;
+  }>(
     `select n.nspname as schema, c.relname as name, c.relkind, c.relispartition, c.relispopulated as populated,
-            c.reltuples::float8 as estimate,
-            (select array_agg(a.attname::text order by a.attnum) from pg_attribute a
-              where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as columns,
+            c.reltuples::float8 as estimate, c.oid::int8 as oid,
+            cols.columns, cols.attnums, cols.emptiness,
+            (select array_agg(a.attname::text order by array_position(i.indkey::int2[], a.attnum)) from pg_index i
+               join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
+              where i.indrelid = c.oid and i.indisprimary) as key,
             (select pn.nspname || '.' || pc.relname from pg_inherits i
                join pg_class pc on pc.oid = i.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
               where i.inhrelid = c.oid and c.relispartition limit 1) as parent,
@@ -97,6 +137,14 @@ export async function listTables(client: pg.Client): Promise<TableInfo[]> {
               where fk.contype = 'f' and fk.confrelid in (c.oid, (select inhparent from pg_inherits where inhrelid = c.oid))
                 and fk.conrelid <> c.oid) as "referencedBy"
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       left join lateral (
+         select array_agg(a.attname::text order by a.attnum) as columns,
+                array_agg(a.attnum::int order by a.attnum) as attnums,
+                array_agg(case when t.typcategory = 'S' then 'text'
+                               when coalesce(nullif(t.typbasetype, 0), t.oid) = 'jsonb'::regtype then 'jsonb' end order by a.attnum) as emptiness
+           from pg_attribute a join pg_type t on t.oid = a.atttypid
+          where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+       ) cols on true
       where c.relkind in ('r', 'm') and ${USER_SCHEMAS}
       order by 1, 2`,
   );
@@ -109,6 +157,10 @@ export async function listTables(client: pg.Client): Promise<TableInfo[]> {
     columns: r.columns ?? [],
     ...(r.parent ? { parent: r.parent } : {}),
     referencedBy: r.referencedBy ?? [],
+    oid: Number(r.oid),
+    attnums: r.attnums ?? [],
+    emptiness: r.emptiness ?? [],
+    key: r.key ?? [],
   }));
 }
 
@@ -118,15 +170,21 @@ export interface CountOptions {
    * the planner's estimate, labelled `exact: false`. Default: no limit.
    */
   budgetMs?: number;
-  /** Also record which columns hold at least one value (to tell a dropped column was not empty). */
-  filledColumns?: boolean;
+  /**
+   * Also count, in the same scan, each column's values (non-null, non-empty) and the rows
+   * per primary-key hash bucket: what the data-preservation check compares.
+   */
+  contents?: boolean;
+  /** Record this database's identity instead of the connected one's (a clone records its source's). */
+  identityOf?: string;
   /** Tables (schema.name) whose data a snapshot does not keep: recorded as 0 rows, `dataExcluded`. */
   excludeData?: ReadonlySet<string>;
 }
 
 /**
- * Row counts of every table, in the client's current transaction snapshot. A
- * materialized view never refreshed cannot be read and counts as 0 rows.
+ * Row counts of every table, in the client's current transaction snapshot: one scan per
+ * table, which with `contents` also counts values and hash buckets. A materialized view
+ * never refreshed cannot be read and counts as 0 rows.
  */
 export async function countRows(client: pg.Client, options: CountOptions = {}): Promise<TableCount[]> {
   const tables = await listTables(client);
@@ -134,30 +192,63 @@ export async function countRows(client: pg.Client, options: CountOptions = {}): 
   const bySize = [...tables].sort((a, b) => a.estimate - b.estimate);
   const counted = new Map<TableInfo, TableCount>();
   for (const table of bySize) {
-    const base = { schema: table.schema, name: table.name, kind: table.kind, columns: table.columns, ...(table.parent ? { parent: table.parent } : {}) };
+    const base = {
+      schema: table.schema,
+      name: table.name,
+      kind: table.kind,
+      columns: table.columns,
+      ...(table.parent ? { parent: table.parent } : {}),
+      oid: table.oid,
+      attnums: table.attnums,
+    };
     if (options.excludeData?.has(`${table.schema}.${table.name}`)) {
       counted.set(table, { ...base, rows: 0, exact: true, dataExcluded: true });
     } else if (!table.populated) {
       counted.set(table, { ...base, rows: 0, exact: true });
     } else if (Date.now() > deadline) {
       counted.set(table, { ...base, rows: Math.max(0, Math.round(table.estimate)), exact: false });
+    } else if (options.contents && table.kind !== 'matview') {
+      counted.set(table, { ...base, exact: true, ...(await countContents(client, table)) });
     } else {
       const { rows } = await client.query<{ n: string }>(`select count(*) as n from ${ident(table.schema)}.${ident(table.name)}`);
-      const count: TableCount = { ...base, rows: Number(rows[0]!.n), exact: true };
-      if (options.filledColumns) count.filledColumns = count.rows === 0 ? [] : await filledColumns(client, table);
-      counted.set(table, count);
+      counted.set(table, { ...base, rows: Number(rows[0]!.n), exact: true });
     }
   }
   return tables.map((t) => counted.get(t)!);
 }
 
-/** Columns with at least one non-null value; each probe stops at the first value it finds. */
-async function filledColumns(client: pg.Client, table: TableInfo): Promise<string[]> {
-  if (table.columns.length === 0) return [];
-  const from = `${ident(table.schema)}.${ident(table.name)}`;
-  const probes = table.columns.map((c, i) => `exists(select 1 from ${from} where ${ident(c)} is not null) as c${i}`);
-  const { rows } = await client.query<Record<string, boolean>>(`select ${probes.join(', ')}`);
-  return table.columns.filter((_, i) => rows[0]![`c${i}`] === true);
+const BUCKETS = 64;
+
+/**
+ * Rows, values per column and rows per key bucket in one scan: `count(c)` for values,
+ * `count(nullif(c, ''))` for non-empty strings, grouped by the key's hash bucket.
+ */
+async function countContents(client: pg.Client, table: TableInfo): Promise<Pick<TableCount, 'rows' | 'values' | 'nonEmpty' | 'buckets'>> {
+  const counts = table.columns.map((name, i) => {
+    const c = ident(name);
+    const empty = table.emptiness[i];
+    const nonEmpty =
+      empty === 'text' ? `, count(nullif(${c}, '')) as e${i}` : empty === 'jsonb' ? `, count(case when ${c} not in ('{}', '[]', '""', 'null') then 1 end) as e${i}` : '';
+    return `, count(${c}) as v${i}${nonEmpty}`;
+  });
+  // hashtext of the key's text: PostgreSQL's own text hash, the same on every server of one byte order.
+  const key = table.key.length === 1 ? `${ident(table.key[0]!)}::text` : `row(${table.key.map(ident).join(', ')})::text`;
+  const bucket = table.key.length > 0 ? `hashtext(${key}) & ${BUCKETS - 1}` : 'null::int';
+  const { rows } = await client.query<Record<string, string | number | null>>(
+    `select ${bucket} as bucket, count(*) as n${counts.join('')} from ${ident(table.schema)}.${ident(table.name)}${table.key.length > 0 ? ' group by 1' : ''}`,
+  );
+  const sum = (column: string) => rows.reduce((total, row) => total + Number(row[column]), 0);
+  const result: Pick<TableCount, 'rows' | 'values' | 'nonEmpty' | 'buckets'> = {
+    rows: sum('n'),
+    values: table.columns.map((_, i) => sum(`v${i}`)),
+    nonEmpty: table.columns.map((_, i) => (table.emptiness[i] ? sum(`e${i}`) : null)),
+  };
+  if (table.key.length > 0) {
+    const perBucket = new Array<number>(BUCKETS).fill(0);
+    for (const row of rows) perBucket[Number(row.bucket)] = Number(row.n);
+    result.buckets = { key: table.key, hash: 'hashtext64', counts: perBucket };
+  }
+  return result;
 }
 
 /** Indexes left invalid (a failed CREATE INDEX CONCURRENTLY), as schema.index. */
@@ -290,6 +381,8 @@ export async function schemaFingerprint(client: pg.Client): Promise<SchemaFinger
 
 /** What Lifeboat knows of a database at one moment: read in one transaction snapshot. */
 export interface DatabaseState {
+  /** Which database this is: whether its table OIDs can be compared with another state's. */
+  identity?: DatabaseIdentity;
   tables: TableCount[];
   schema: SchemaFingerprint;
   invalidIndexes?: string[];
@@ -297,9 +390,10 @@ export interface DatabaseState {
 }
 
 export async function readState(client: pg.Client, options: CountOptions = {}): Promise<DatabaseState> {
+  const identity = await databaseIdentity(client, options.identityOf);
   const schema = await schemaFingerprint(client);
   const tables = await countRows(client, options);
-  return { tables, schema, invalidIndexes: await invalidIndexes(client), notValidConstraints: await notValidConstraints(client) };
+  return { ...(identity ? { identity } : {}), tables, schema, invalidIndexes: await invalidIndexes(client), notValidConstraints: await notValidConstraints(client) };
 }
 
 /** Lines describing how `actual` differs from `expected`; empty when they match. */

@@ -59,7 +59,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
     ...(options.onNotice ? { onNotice: options.onNotice } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     beforeSwap: async (staging) => {
-      discarded = await discardReport(target, target.database, staging);
+      discarded = await discardReport(target, target.database, staging, undefined, restorePoint);
       await options.confirm({ restorePoint, discarded });
     },
   });
@@ -83,7 +83,7 @@ export async function undoRollback(options: Omit<RollbackOptions, 'deployId' | '
     manifest,
     ...(options.onNotice ? { onNotice: options.onNotice } : {}),
     beforeSwap: async (staging) => {
-      await options.confirm({ restorePoint: manifest, discarded: await discardReport(options.target, options.target.database, staging) });
+      await options.confirm({ restorePoint: manifest, discarded: await discardReport(options.target, options.target.database, staging, undefined, manifest) });
     },
   });
   await appendJournal(options.store, { event: 'rollback-undo', database: options.target.database, safetySnapshot: manifest.id, restore });
