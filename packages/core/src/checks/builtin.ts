@@ -48,14 +48,18 @@ function namesOfPair(before: Relation, after: Relation | undefined, columns?: st
   return columns === undefined ? tables : tables.flatMap((t) => [...new Set(columns)].map((c) => `${t}.${c}`));
 }
 
+/** Key types whose text is the same for the same value: a key moved between them hashes alike. */
+const sameText = (type: string) => (['smallint', 'integer', 'bigint'].includes(type) ? 'integer' : ['text', 'citext'].includes(type) || type.startsWith('character varying') ? 'string' : type);
+
 /**
  * Rows a table lost at least, even where as many were inserted: the sum over its key's
  * hash buckets of the rows each bucket lost. Undefined when the two cannot be compared
- * (no primary key, a different key, a count past the budget).
+ * (no primary key, another key, a key type whose text differs).
  */
-function rowsRemoved(before: TableCount, after: TableCount, keyNow: string[] | undefined): number | undefined {
+function rowsRemoved(before: TableCount, after: TableCount, keyNow: Array<string | undefined> | undefined): number | undefined {
   const [was, now] = [before.buckets, after.buckets];
-  if (!was || !now || was.hash !== now.hash || keyNow === undefined || keyNow.join('\0') !== now.key.join('\0')) return undefined;
+  if (!was || !now || was.hash !== now.hash || keyNow === undefined) return undefined;
+  if (keyNow.length !== now.key.length || keyNow.some((k, i) => k !== now.key[i] || sameText(was.types[i]!) !== sameText(now.types[i]!))) return undefined;
   return was.counts.reduce((sum, n, i) => sum + Math.max(0, n - (now.counts[i] ?? 0)), 0);
 }
 
@@ -101,7 +105,7 @@ export function dataPreservation(before: DatabaseState, after: DatabaseState, al
         const at = columns.pairs.find((c) => table.columns?.[c.before] === k);
         return at === undefined ? undefined : now.columns?.[at.after];
       });
-      const replaced = rowsRemoved(table, now, keyNow?.every((k) => k !== undefined) ? (keyNow as string[]) : undefined);
+      const replaced = rowsRemoved(table, now, keyNow);
       // A manifest older than the buckets says nothing here.
       if (replaced === undefined && table.values && table.rows > 0) byCount.push(key);
       removed = Math.max(lost, replaced ?? 0);
@@ -144,25 +148,21 @@ const rowLoss = (allow: Allowances) => allow.rowLoss.map((e) => (typeof e === 's
 const valueLossList = (allow: Allowances) => allow.valueLoss.map((e) => (typeof e === 'string' ? e : { ...e, name: e.column }));
 
 /**
- * Values a column lost beyond the rows its table lost: fewer non-null values (wiped), or
- * fewer non-empty ones (blanked). Rows deleted take their values with them; those are
- * the row check's to judge.
+ * Values a column lost beyond the rows its table lost: fewer values that are not NULL
+ * (and, where the column's type has an empty value, not empty). Rows deleted take their
+ * values with them; those are the row check's to judge. A string column converted with
+ * `nullif(c, '')` loses only empty strings, which were no values.
  */
 function valueLoss(table: TableCount, now: TableCount, column: { before: number; after: number }, rowsRemoved: number): { text: string; lost: number; before: number } | undefined {
-  const name = `${qualified(table)}.${table.columns![column.before]}`;
   const wasValues = table.values?.[column.before];
   const nowValues = now.values?.[column.after];
   if (wasValues === undefined || nowValues === undefined) return undefined;
-  const wiped = wasValues - nowValues - rowsRemoved;
-  const wasFilled = table.nonEmpty?.[column.before];
-  const nowFilled = now.nonEmpty?.[column.after];
-  const blanked = wasFilled != null && nowFilled != null ? wasFilled - nowFilled - rowsRemoved : 0;
+  const was = table.nonEmpty?.[column.before] ?? wasValues;
+  const lost = was - (now.nonEmpty?.[column.after] ?? nowValues) - rowsRemoved;
+  if (lost <= 0) return undefined;
+  const how = wasValues - nowValues - rowsRemoved >= lost ? 'set to NULL' : 'emptied or set to NULL';
   const besides = rowsRemoved > 0 ? `, besides the ${fmt(rowsRemoved)} rows removed` : '';
-  if (blanked > 0 && blanked > wiped) {
-    return { text: `column ${name}: ${fmt(blanked)} of ${fmt(wasFilled!)} values were emptied or set to NULL (${percent(blanked, wasFilled!)}${besides})`, lost: blanked, before: wasFilled! };
-  }
-  if (wiped > 0) return { text: `column ${name}: ${fmt(wiped)} of ${fmt(wasValues)} values were set to NULL (${percent(wiped, wasValues)}${besides})`, lost: wiped, before: wasValues };
-  return undefined;
+  return { text: `column ${qualified(table)}.${table.columns![column.before]}: ${fmt(lost)} of ${fmt(was)} values were ${how} (${percent(lost, was)}${besides})`, lost, before: was };
 }
 
 /** Indexes invalid now that were not before (a failed CREATE INDEX CONCURRENTLY). */

@@ -32,6 +32,8 @@ export type Emptiness = 'text' | 'jsonb' | null;
 export interface RowBuckets {
   /** The primary key's columns, in key order. */
   key: string[];
+  /** Their types (`format_type`): a key whose text changes with its type (int to numeric) hashes differently. */
+  types: string[];
   /** `hashtext(key::text) & 63` (a composite key as `row(…)::text`): stable across dumps and restores on servers of one byte order. */
   hash: 'hashtext64';
   /** Rows in each of the 64 buckets. */
@@ -115,20 +117,20 @@ export interface TableInfo {
   emptiness: Emptiness[];
   /** The primary key's columns in key order; empty when there is none. */
   key: string[];
+  /** Their types, as format_type gives them. */
+  keyTypes: string[];
 }
 
 /** Tables holding data: plain tables, leaf partitions and materialized views, with their columns. */
 export async function listTables(client: pg.Client): Promise<TableInfo[]> {
   const { rows } = await client.query<{
     schema: string; name: string; relkind: string; relispartition: boolean; populated: boolean; estimate: number; oid: string;
-    columns: string[] | null; attnums: number[] | null; emptiness: Emptiness[] | null; key: string[] | null; parent: string | null; referencedBy: string[] | null;
+    columns: string[] | null; attnums: number[] | null; emptiness: Emptiness[] | null; key: string[] | null; keyTypes: string[] | null;
+    parent: string | null; referencedBy: string[] | null;
   }>(
     `select n.nspname as schema, c.relname as name, c.relkind, c.relispartition, c.relispopulated as populated,
             c.reltuples::float8 as estimate, c.oid::int8 as oid,
-            cols.columns, cols.attnums, cols.emptiness,
-            (select array_agg(a.attname::text order by array_position(i.indkey::int2[], a.attnum)) from pg_index i
-               join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
-              where i.indrelid = c.oid and i.indisprimary) as key,
+            cols.columns, cols.attnums, cols.emptiness, pk.key, pk."keyTypes",
             (select pn.nspname || '.' || pc.relname from pg_inherits i
                join pg_class pc on pc.oid = i.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
               where i.inhrelid = c.oid and c.relispartition limit 1) as parent,
@@ -145,6 +147,12 @@ export async function listTables(client: pg.Client): Promise<TableInfo[]> {
            from pg_attribute a join pg_type t on t.oid = a.atttypid
           where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
        ) cols on true
+       left join lateral (
+         select array_agg(a.attname::text order by k.n) as key, array_agg(format_type(a.atttypid, a.atttypmod) order by k.n) as "keyTypes"
+           from pg_index i cross join lateral unnest(i.indkey::int2[]) with ordinality k(attnum, n)
+           join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+          where i.indrelid = c.oid and i.indisprimary
+       ) pk on true
       where c.relkind in ('r', 'm') and ${USER_SCHEMAS}
       order by 1, 2`,
   );
@@ -161,6 +169,7 @@ export async function listTables(client: pg.Client): Promise<TableInfo[]> {
     attnums: r.attnums ?? [],
     emptiness: r.emptiness ?? [],
     key: r.key ?? [],
+    keyTypes: r.keyTypes ?? [],
   }));
 }
 
@@ -227,8 +236,9 @@ async function countContents(client: pg.Client, table: TableInfo): Promise<Pick<
   const counts = table.columns.map((name, i) => {
     const c = ident(name);
     const empty = table.emptiness[i];
-    const nonEmpty =
-      empty === 'text' ? `, count(nullif(${c}, '')) as e${i}` : empty === 'jsonb' ? `, count(case when ${c} not in ('{}', '[]', '""', 'null') then 1 end) as e${i}` : '';
+    // An empty jsonb takes at most 12 bytes: anything bigger is not compared (nor read from TOAST).
+    const jsonb = `count(case when pg_column_size(${c}) > 16 then 1 when ${c} not in ('{}', '[]', '""', 'null') then 1 end)`;
+    const nonEmpty = empty === 'text' ? `, count(nullif(${c}, '')) as e${i}` : empty === 'jsonb' ? `, ${jsonb} as e${i}` : '';
     return `, count(${c}) as v${i}${nonEmpty}`;
   });
   // hashtext of the key's text: PostgreSQL's own text hash, the same on every server of one byte order.
@@ -246,7 +256,7 @@ async function countContents(client: pg.Client, table: TableInfo): Promise<Pick<
   if (table.key.length > 0) {
     const perBucket = new Array<number>(BUCKETS).fill(0);
     for (const row of rows) perBucket[Number(row.bucket)] = Number(row.n);
-    result.buckets = { key: table.key, hash: 'hashtext64', counts: perBucket };
+    result.buckets = { key: table.key, types: table.keyTypes, hash: 'hashtext64', counts: perBucket };
   }
   return result;
 }
