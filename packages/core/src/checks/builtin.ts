@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { classOf } from '../config/resolve.js';
 import type { DataClass } from '../config/schema.js';
 import { matchColumns, matchTables, namesOf, qualified, type Relation, renames } from '../db/identity.js';
-import type { DatabaseState, TableCount } from '../db/introspect.js';
+import { type DatabaseState, sameKeyHash, type TableCount } from '../db/introspect.js';
 import { ident } from '../db/sql.js';
 import { type CheckResult, judged } from './result.js';
 
@@ -48,18 +48,15 @@ function namesOfPair(before: Relation, after: Relation | undefined, columns?: st
   return columns === undefined ? tables : tables.flatMap((t) => [...new Set(columns)].map((c) => `${t}.${c}`));
 }
 
-/** Key types whose text is the same for the same value: a key moved between them hashes alike. */
-const sameText = (type: string) => (['smallint', 'integer', 'bigint'].includes(type) ? 'integer' : ['text', 'citext'].includes(type) || type.startsWith('character varying') ? 'string' : type);
-
 /**
  * Rows a table lost at least, even where as many were inserted: the sum over its key's
  * hash buckets of the rows each bucket lost. Undefined when the two cannot be compared
- * (no primary key, another key, a key type whose text differs).
+ * (no primary key, another key, a key type that hashes otherwise).
  */
 function rowsRemoved(before: TableCount, after: TableCount, keyNow: Array<string | undefined> | undefined): number | undefined {
   const [was, now] = [before.buckets, after.buckets];
   if (!was || !now || was.hash !== now.hash || keyNow === undefined) return undefined;
-  if (keyNow.length !== now.key.length || keyNow.some((k, i) => k !== now.key[i] || sameText(was.types[i]!) !== sameText(now.types[i]!))) return undefined;
+  if (keyNow.length !== now.key.length || keyNow.some((k, i) => k !== now.key[i]) || !sameKeyHash(was.types, now.types)) return undefined;
   return was.counts.reduce((sum, n, i) => sum + Math.max(0, n - (now.counts[i] ?? 0)), 0);
 }
 

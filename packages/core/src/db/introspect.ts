@@ -34,8 +34,8 @@ export interface RowBuckets {
   key: string[];
   /** Their types (`format_type`): a key whose text changes with its type (int to numeric) hashes differently. */
   types: string[];
-  /** `hashtext(key::text) & 63` (a composite key as `row(…)::text`): stable across dumps and restores on servers of one byte order. */
-  hash: 'hashtext64';
+  /** How the buckets were made: see `keyHash`. */
+  hash: 'pg-hash-64';
   /** Rows in each of the 64 buckets. */
   counts: number[];
 }
@@ -196,6 +196,21 @@ export interface CountOptions {
  * never refreshed cannot be read and counts as 0 rows.
  */
 export async function countRows(client: pg.Client, options: CountOptions = {}): Promise<TableCount[]> {
+  if (!options.contents) return countEach(client, options);
+  // The planner cannot know a bucket takes 64 values: it guesses one group per row and
+  // sorts whole rows (jsonb and all) to group them, spilling to disk. A hash of 64 groups
+  // is what it should do; for these queries only, it gets no choice.
+  const was = (await client.query<{ was: string }>("select current_setting('enable_sort') as was")).rows[0]!.was;
+  await client.query("select set_config('enable_sort', 'off', false)");
+  try {
+    return await countEach(client, options);
+  } finally {
+    // In an aborted transaction this fails, and the rollback undoes the setting anyway.
+    await client.query('select set_config($1, $2, false)', ['enable_sort', was]).catch(() => {});
+  }
+}
+
+async function countEach(client: pg.Client, options: CountOptions): Promise<TableCount[]> {
   const tables = await listTables(client);
   const deadline = Date.now() + (options.budgetMs ?? Number.POSITIVE_INFINITY);
   const bySize = [...tables].sort((a, b) => a.estimate - b.estimate);
@@ -229,6 +244,30 @@ export async function countRows(client: pg.Client, options: CountOptions = {}): 
 const BUCKETS = 64;
 
 /**
+ * A key column's hash, by PostgreSQL's own hash functions: `hashint8` for integers (an int
+ * and a bigint of one value hash alike), `uuid_hash`, else `hashtext` of its text. Not the
+ * text of every type: `row(…)::text` and the hash aggregate cost three times the scan.
+ * Stable across dumps, restores and majors on one byte order (see the README).
+ */
+function keyHash(column: string, type: string): string {
+  const kind = keyHashKind(type);
+  return kind === 'integer' ? `hashint8(${column}::int8)` : kind === 'uuid' ? `uuid_hash(${column})` : `hashtext(${column}::text)`;
+}
+
+function keyHashKind(type: string): string {
+  if (['smallint', 'integer', 'bigint'].includes(type)) return 'integer';
+  if (type === 'uuid') return 'uuid';
+  // Strings whose text is the value: a varchar made text keeps its hash.
+  if (['text', 'citext'].includes(type) || type.startsWith('character varying')) return 'string';
+  return `text of ${type}`;
+}
+
+/** Whether keys of these types (before, after) give the same bucket for the same value. */
+export function sameKeyHash(before: string[], after: string[]): boolean {
+  return before.length === after.length && before.every((t, i) => keyHashKind(t) === keyHashKind(after[i]!));
+}
+
+/**
  * Rows, values per column and rows per key bucket in one scan: `count(c)` for values,
  * `count(nullif(c, ''))` for non-empty strings, grouped by the key's hash bucket.
  */
@@ -241,9 +280,8 @@ async function countContents(client: pg.Client, table: TableInfo): Promise<Pick<
     const nonEmpty = empty === 'text' ? `, count(nullif(${c}, '')) as e${i}` : empty === 'jsonb' ? `, ${jsonb} as e${i}` : '';
     return `, count(${c}) as v${i}${nonEmpty}`;
   });
-  // hashtext of the key's text: PostgreSQL's own text hash, the same on every server of one byte order.
-  const key = table.key.length === 1 ? `${ident(table.key[0]!)}::text` : `row(${table.key.map(ident).join(', ')})::text`;
-  const bucket = table.key.length > 0 ? `hashtext(${key}) & ${BUCKETS - 1}` : 'null::int';
+  const hashes = table.key.map((k, i) => `(${keyHash(ident(k), table.keyTypes[i]!)}${i > 0 ? ` << ${i}` : ''})`);
+  const bucket = table.key.length > 0 ? `(${hashes.join(' # ')}) & ${BUCKETS - 1}` : 'null::int';
   const { rows } = await client.query<Record<string, string | number | null>>(
     `select ${bucket} as bucket, count(*) as n${counts.join('')} from ${ident(table.schema)}.${ident(table.name)}${table.key.length > 0 ? ' group by 1' : ''}`,
   );
@@ -256,7 +294,7 @@ async function countContents(client: pg.Client, table: TableInfo): Promise<Pick<
   if (table.key.length > 0) {
     const perBucket = new Array<number>(BUCKETS).fill(0);
     for (const row of rows) perBucket[Number(row.bucket)] = Number(row.n);
-    result.buckets = { key: table.key, types: table.keyTypes, hash: 'hashtext64', counts: perBucket };
+    result.buckets = { key: table.key, types: table.keyTypes, hash: 'pg-hash-64', counts: perBucket };
   }
   return result;
 }

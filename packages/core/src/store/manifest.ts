@@ -18,7 +18,7 @@ const tableCount = z.object({
   attnums: z.array(z.number().int()).optional(),
   values: z.array(z.number().int().nonnegative()).optional(),
   nonEmpty: z.array(z.number().int().nonnegative().nullable()).optional(),
-  buckets: z.object({ key: z.array(z.string()), types: z.array(z.string()), hash: z.literal('hashtext64'), counts: z.array(z.number().int().nonnegative()) }).optional(),
+  buckets: z.object({ key: z.array(z.string()), types: z.array(z.string()), hash: z.literal('pg-hash-64'), counts: z.array(z.number().int().nonnegative()) }).optional(),
 });
 
 export const manifestSchema = z.object({
