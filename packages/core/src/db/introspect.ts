@@ -272,9 +272,12 @@ export function sameKeyHash(before: string[], after: string[]): boolean {
  * `count(nullif(c, ''))` for non-empty strings, grouped by the key's hash bucket.
  */
 async function countContents(client: pg.Client, table: TableInfo): Promise<Pick<TableCount, 'rows' | 'values' | 'nonEmpty' | 'buckets'>> {
+  // A select list holds at most 1664 entries: past that, a table of hundreds of string columns gets no empty counts.
+  const emptiable = table.emptiness.filter((e) => e !== null).length;
+  const withEmpty = 2 + table.columns.length + emptiable <= 1664;
   const counts = table.columns.map((name, i) => {
     const c = ident(name);
-    const empty = table.emptiness[i];
+    const empty = withEmpty ? table.emptiness[i] : null;
     // An empty jsonb takes at most 12 bytes: anything bigger is not compared (nor read from TOAST).
     const jsonb = `count(case when pg_column_size(${c}) > 16 then 1 when ${c} not in ('{}', '[]', '""', 'null') then 1 end)`;
     const nonEmpty = empty === 'text' ? `, count(nullif(${c}, '')) as e${i}` : empty === 'jsonb' ? `, ${jsonb} as e${i}` : '';
@@ -289,7 +292,7 @@ async function countContents(client: pg.Client, table: TableInfo): Promise<Pick<
   const result: Pick<TableCount, 'rows' | 'values' | 'nonEmpty' | 'buckets'> = {
     rows: sum('n'),
     values: table.columns.map((_, i) => sum(`v${i}`)),
-    nonEmpty: table.columns.map((_, i) => (table.emptiness[i] ? sum(`e${i}`) : null)),
+    nonEmpty: table.columns.map((_, i) => (withEmpty && table.emptiness[i] ? sum(`e${i}`) : null)),
   };
   if (table.key.length > 0) {
     const perBucket = new Array<number>(BUCKETS).fill(0);
