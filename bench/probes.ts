@@ -35,7 +35,11 @@ export async function probes(ctx: Context): Promise<Probe[]> {
     const c = client as unknown as Parameters<typeof countRows>[0];
     out.push({ id: 'fingerprint', what: 'schema fingerprint (catalog query + sha256)', ms: await time(() => schemaFingerprint(c)) });
     out.push({ id: 'count-rows', what: 'count(*) of every table (restore verify, checks)', ms: await time(() => countRows(c)) });
-    out.push({ id: 'count-rows-filled', what: 'count(*) + filled-column probes of every table (snapshot)', ms: await time(() => countRows(c, { filledColumns: true })) });
+    out.push({
+      id: 'count-rows-contents',
+      what: 'one scan per table: rows, values per column, rows per key bucket (snapshot, checks)',
+      ms: await time(() => countRows(c, { contents: true })),
+    });
   });
 
   const dump = ctx.fixtures.dumpSnapshot;

@@ -75,6 +75,13 @@ describe('guarded deploys (lifeboat run)', () => {
     ['deletes rows', 'delete from orders where id > 50;', /table public\.orders lost 450 of 500 rows/],
     ['drops a table', 'drop table orders;', /table public\.orders \(500 rows\) was dropped/],
     ['drops a column holding values', 'alter table customers drop column legacy_code;', /column public\.customers\.legacy_code, which held values, was dropped/],
+    ["wipes a column's values", 'update customers set legacy_code = null;', /^column public\.customers\.legacy_code: 100 of 100 values were set to NULL \(100%\)$/],
+    ['blanks text', "update customers set name = '' where id > 10;", /^column public\.customers\.name: 90 of 100 values were emptied or set to NULL \(90%\)$/],
+    [
+      'deletes rows and inserts as many others',
+      'delete from orders where id % 10 = 0; insert into orders (customer_id, total) select 1, 0 from generate_series(1, 50);',
+      /^table public\.orders: at least \d+ of 500 rows were replaced \(deleted, and others inserted\)$/,
+    ],
   ] as const) {
     it(`a migration that succeeds but ${what}: caught and rolled back`, async () => {
       const before = await state();
@@ -119,6 +126,29 @@ describe('guarded deploys (lifeboat run)', () => {
     const big = await deploy([], await migration('delete from orders where id > 100;'));
     expect(big.exitCode).toBe(21);
     expect(json(big).checks.find((c: { name: string }) => c.name === 'data-preservation').problems).toEqual(['table public.orders lost 375 of 475 rows (78.9%), beyond the allowance (allow.rowLoss: at most 10%)']);
+  });
+
+  it('allowances let wiped values, blanked text and a delete-and-refill through, each within its bound', async () => {
+    await writeFile(
+      join(project, 'lifeboat.config.json'),
+      JSON.stringify({ allow: { valueLoss: ['customers.legacy_code', { column: 'public.customers.name', max: 20 }], rowLoss: [{ table: 'orders', maxPercent: 10 }] } }),
+    );
+    const kept = await deploy(
+      [],
+      await migration("update customers set legacy_code = null; update customers set name = '' where id <= 20; delete from orders where id % 10 = 0; insert into orders (customer_id, total) select 1, 0 from generate_series(1, 50);"),
+    );
+    expect(kept.exitCode, kept.stderr).toBe(0);
+    const preservation = json(kept).checks.find((c: { name: string }) => c.name === 'data-preservation');
+    expect(preservation.allowed).toEqual([
+      'column public.customers.name: 20 of 100 values were emptied or set to NULL (20%)',
+      'column public.customers.legacy_code: 100 of 100 values were set to NULL (100%)',
+      expect.stringMatching(/^table public\.orders: at least \d+ of 500 rows were replaced/),
+    ]);
+    const beyond = await deploy([], await migration("update customers set name = '' where id <= 50;"));
+    expect(beyond.exitCode).toBe(21);
+    expect(json(beyond).checks.find((c: { name: string }) => c.name === 'data-preservation').problems).toEqual([
+      'column public.customers.name: 30 of 80 values were emptied or set to NULL (37.5%), beyond the allowance (allow.valueLoss: at most 20 values)',
+    ]);
   });
 
   it('dropping an empty column is not data loss', async () => {

@@ -25,7 +25,7 @@ export interface CheckSettings {
  * just before the migration, or the newest one for `lifeboat check`).
  */
 export async function runChecks(client: pg.Client, before: DatabaseState, settings: CheckSettings, adapter?: MigrationAdapter): Promise<{ results: CheckResult[]; after: DatabaseState }> {
-  const after = await readState(client, { budgetMs: settings.countBudgetMs });
+  const after = await readState(client, { budgetMs: settings.countBudgetMs, contents: settings.dataPreservation });
   const results: CheckResult[] = [];
   if (settings.migrations && adapter) results.push(await adapter.checkBookkeeping(client));
   if (settings.invalidIndexes) results.push(invalidIndexesCheck(before, after));

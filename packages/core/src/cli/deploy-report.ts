@@ -28,6 +28,7 @@ export function printDeployReport(out: Output, report: DeployReport): void {
     out.line(`  ${i === 0 && !report.restore ? 'checks    ' : '          '}  ${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.summary}`);
     for (const problem of check.problems) out.line(`                     - ${problem}`);
     for (const allowed of check.allowed) out.line(`                     - allowed: ${allowed}`);
+    for (const note of check.notes ?? []) out.line(`                     - ${note}`);
   });
   if (report.restore) {
     const p = report.restore.phases;

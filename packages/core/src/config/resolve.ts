@@ -73,6 +73,7 @@ export function resolveSettings(loaded: LoadedConfig, flags: SettingFlags, cwd: 
         droppedTables: config.allow?.droppedTables ?? [],
         rowLoss: config.allow?.rowLoss ?? [],
         droppedColumns: config.allow?.droppedColumns ?? [],
+        valueLoss: config.allow?.valueLoss ?? [],
       },
       countBudgetMs,
       classes: config.classes ?? {},

@@ -14,6 +14,18 @@ const rowLossAllowance = z.union([
     .strict(),
 ]);
 
+/** A column whose values may be wiped (set to NULL or emptied): every value (a name), or at most `max` / `maxPercent` of them. */
+const valueLossAllowance = z.union([
+  z.string().min(1),
+  z
+    .object({
+      column: z.string().min(1),
+      max: z.number().int().nonnegative().optional(),
+      maxPercent: z.number().min(0).max(100).optional(),
+    })
+    .strict(),
+]);
+
 /** `lifeboat.config.ts`: every key optional, unknown keys refused (a typo must not pass silently). */
 /** "90s", "15m", "24h", "7d", or a number of seconds. */
 const duration = z.union([
@@ -93,12 +105,16 @@ export const configSchema = z
      * lost rows in those classes are allowed.
      */
     classes: z.record(z.string().min(1), z.enum(DATA_CLASSES)).optional(),
-    /** Data loss a migration may cause on purpose: `table` or `schema.table`, and `table.column`. */
+    /**
+     * Data loss a migration may cause on purpose: `table` or `schema.table`, and `table.column`
+     * (a renamed table or column by its old or its new name; a rename itself needs none).
+     */
     allow: z
       .object({
         droppedTables: tableList.optional(),
         rowLoss: z.array(rowLossAllowance).optional(),
         droppedColumns: tableList.optional(),
+        valueLoss: z.array(valueLossAllowance).optional(),
       })
       .strict()
       .optional(),

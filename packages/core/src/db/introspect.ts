@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { type DatabaseIdentity, databaseIdentity } from './identity.js';
 import { ident } from './sql.js';
 
 export interface ServerInfo {
@@ -20,6 +21,25 @@ export interface DatabaseSettings {
 
 export type TableKind = 'table' | 'partition' | 'matview';
 
+/**
+ * How an empty value of a column is told from a real one in the content counts: `text`
+ * for strings (text, varchar, char, citext, name; ''), `jsonb` ({}, [], "" and JSON null);
+ * null where only NULL is no value (json has no equality, and a cast could fail on \u0000).
+ */
+export type Emptiness = 'text' | 'jsonb' | null;
+
+/** Rows per bucket of the primary key's hash: a lower bound of rows deleted even when as many were inserted. */
+export interface RowBuckets {
+  /** The primary key's columns, in key order. */
+  key: string[];
+  /** Their types (`format_type`): a key whose text changes with its type (int to numeric) hashes differently. */
+  types: string[];
+  /** How the buckets were made: see `keyHash`. */
+  hash: 'pg-hash-64';
+  /** Rows in each of the 64 buckets. */
+  counts: number[];
+}
+
 export interface TableCount {
   schema: string;
   name: string;
@@ -30,10 +50,20 @@ export interface TableCount {
   columns?: string[];
   /** For a partition: its partitioned table (schema.name); allowances for it cover the partition. */
   parent?: string;
-  /** Columns holding at least one value, when asked for (snapshots record them). */
+  /** Columns holding at least one value: manifests written before `values` existed. */
   filledColumns?: string[];
   /** The snapshot keeps this table's schema, not its data (a derived or ephemeral table). */
   dataExcluded?: boolean;
+  /** pg_class.oid: kept by a rename and by a clone (CREATE DATABASE … TEMPLATE), new after a dump's restore. */
+  oid?: number;
+  /** pg_attribute.attnum of each column (parallel to `columns`): kept by RENAME COLUMN and ALTER COLUMN … TYPE. */
+  attnums?: number[];
+  /** Content counts, when asked for and counted exactly: non-null values per column (parallel to `columns`). */
+  values?: number[];
+  /** Of those, values that are not empty (see `Emptiness`); null for columns where only NULL counts as no value. */
+  nonEmpty?: Array<number | null>;
+  /** Rows per primary-key hash bucket; absent for a table without a primary key. */
+  buckets?: RowBuckets;
 }
 
 export interface SchemaFingerprint {
@@ -80,15 +110,27 @@ export interface TableInfo {
   parent?: string;
   /** Tables (schema.name) with a foreign key to this one. */
   referencedBy: string[];
+  oid: number;
+  /** Each column's attnum, parallel to `columns`. */
+  attnums: number[];
+  /** Each column's emptiness, parallel to `columns`. */
+  emptiness: Emptiness[];
+  /** The primary key's columns in key order; empty when there is none. */
+  key: string[];
+  /** Their types, as format_type gives them. */
+  keyTypes: string[];
 }
 
 /** Tables holding data: plain tables, leaf partitions and materialized views, with their columns. */
 export async function listTables(client: pg.Client): Promise<TableInfo[]> {
-  const { rows } = await client.query<{ schema: string; name: string; relkind: string; relispartition: boolean; populated: boolean; estimate: number; columns: string[] | null; parent: string | null; referencedBy: string[] | null }>(
+  const { rows } = await client.query<{
+    schema: string; name: string; relkind: string; relispartition: boolean; populated: boolean; estimate: number; oid: string;
+    columns: string[] | null; attnums: number[] | null; emptiness: Emptiness[] | null; key: string[] | null; keyTypes: string[] | null;
+    parent: string | null; referencedBy: string[] | null;
+  }>(
     `select n.nspname as schema, c.relname as name, c.relkind, c.relispartition, c.relispopulated as populated,
-            c.reltuples::float8 as estimate,
-            (select array_agg(a.attname::text order by a.attnum) from pg_attribute a
-              where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as columns,
+            c.reltuples::float8 as estimate, c.oid::int8 as oid,
+            cols.columns, cols.attnums, cols.emptiness, pk.key, pk."keyTypes",
             (select pn.nspname || '.' || pc.relname from pg_inherits i
                join pg_class pc on pc.oid = i.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
               where i.inhrelid = c.oid and c.relispartition limit 1) as parent,
@@ -97,6 +139,20 @@ export async function listTables(client: pg.Client): Promise<TableInfo[]> {
               where fk.contype = 'f' and fk.confrelid in (c.oid, (select inhparent from pg_inherits where inhrelid = c.oid))
                 and fk.conrelid <> c.oid) as "referencedBy"
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       left join lateral (
+         select array_agg(a.attname::text order by a.attnum) as columns,
+                array_agg(a.attnum::int order by a.attnum) as attnums,
+                array_agg(case when t.typcategory = 'S' then 'text'
+                               when coalesce(nullif(t.typbasetype, 0), t.oid) = 'jsonb'::regtype then 'jsonb' end order by a.attnum) as emptiness
+           from pg_attribute a join pg_type t on t.oid = a.atttypid
+          where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+       ) cols on true
+       left join lateral (
+         select array_agg(a.attname::text order by k.n) as key, array_agg(format_type(a.atttypid, a.atttypmod) order by k.n) as "keyTypes"
+           from pg_index i cross join lateral unnest(i.indkey::int2[]) with ordinality k(attnum, n)
+           join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+          where i.indrelid = c.oid and i.indisprimary
+       ) pk on true
       where c.relkind in ('r', 'm') and ${USER_SCHEMAS}
       order by 1, 2`,
   );
@@ -109,6 +165,11 @@ export async function listTables(client: pg.Client): Promise<TableInfo[]> {
     columns: r.columns ?? [],
     ...(r.parent ? { parent: r.parent } : {}),
     referencedBy: r.referencedBy ?? [],
+    oid: Number(r.oid),
+    attnums: r.attnums ?? [],
+    emptiness: r.emptiness ?? [],
+    key: r.key ?? [],
+    keyTypes: r.keyTypes ?? [],
   }));
 }
 
@@ -118,46 +179,127 @@ export interface CountOptions {
    * the planner's estimate, labelled `exact: false`. Default: no limit.
    */
   budgetMs?: number;
-  /** Also record which columns hold at least one value (to tell a dropped column was not empty). */
-  filledColumns?: boolean;
+  /**
+   * Also count, in the same scan, each column's values (non-null, non-empty) and the rows
+   * per primary-key hash bucket: what the data-preservation check compares.
+   */
+  contents?: boolean;
+  /** Record this database's identity instead of the connected one's (a clone records its source's). */
+  identityOf?: string;
   /** Tables (schema.name) whose data a snapshot does not keep: recorded as 0 rows, `dataExcluded`. */
   excludeData?: ReadonlySet<string>;
 }
 
 /**
- * Row counts of every table, in the client's current transaction snapshot. A
- * materialized view never refreshed cannot be read and counts as 0 rows.
+ * Row counts of every table, in the client's current transaction snapshot: one scan per
+ * table, which with `contents` also counts values and hash buckets. A materialized view
+ * never refreshed cannot be read and counts as 0 rows.
  */
 export async function countRows(client: pg.Client, options: CountOptions = {}): Promise<TableCount[]> {
+  if (!options.contents) return countEach(client, options);
+  // The planner cannot know a bucket takes 64 values: it guesses one group per row and
+  // sorts whole rows (jsonb and all) to group them, spilling to disk. A hash of 64 groups
+  // is what it should do; for these queries only, it gets no choice.
+  const was = (await client.query<{ was: string }>("select current_setting('enable_sort') as was")).rows[0]!.was;
+  await client.query("select set_config('enable_sort', 'off', false)");
+  try {
+    return await countEach(client, options);
+  } finally {
+    // In an aborted transaction this fails, and the rollback undoes the setting anyway.
+    await client.query('select set_config($1, $2, false)', ['enable_sort', was]).catch(() => {});
+  }
+}
+
+async function countEach(client: pg.Client, options: CountOptions): Promise<TableCount[]> {
   const tables = await listTables(client);
   const deadline = Date.now() + (options.budgetMs ?? Number.POSITIVE_INFINITY);
   const bySize = [...tables].sort((a, b) => a.estimate - b.estimate);
   const counted = new Map<TableInfo, TableCount>();
   for (const table of bySize) {
-    const base = { schema: table.schema, name: table.name, kind: table.kind, columns: table.columns, ...(table.parent ? { parent: table.parent } : {}) };
+    const base = {
+      schema: table.schema,
+      name: table.name,
+      kind: table.kind,
+      columns: table.columns,
+      ...(table.parent ? { parent: table.parent } : {}),
+      oid: table.oid,
+      attnums: table.attnums,
+    };
     if (options.excludeData?.has(`${table.schema}.${table.name}`)) {
       counted.set(table, { ...base, rows: 0, exact: true, dataExcluded: true });
     } else if (!table.populated) {
       counted.set(table, { ...base, rows: 0, exact: true });
     } else if (Date.now() > deadline) {
       counted.set(table, { ...base, rows: Math.max(0, Math.round(table.estimate)), exact: false });
+    } else if (options.contents && table.kind !== 'matview') {
+      counted.set(table, { ...base, exact: true, ...(await countContents(client, table)) });
     } else {
       const { rows } = await client.query<{ n: string }>(`select count(*) as n from ${ident(table.schema)}.${ident(table.name)}`);
-      const count: TableCount = { ...base, rows: Number(rows[0]!.n), exact: true };
-      if (options.filledColumns) count.filledColumns = count.rows === 0 ? [] : await filledColumns(client, table);
-      counted.set(table, count);
+      counted.set(table, { ...base, rows: Number(rows[0]!.n), exact: true });
     }
   }
   return tables.map((t) => counted.get(t)!);
 }
 
-/** Columns with at least one non-null value; each probe stops at the first value it finds. */
-async function filledColumns(client: pg.Client, table: TableInfo): Promise<string[]> {
-  if (table.columns.length === 0) return [];
-  const from = `${ident(table.schema)}.${ident(table.name)}`;
-  const probes = table.columns.map((c, i) => `exists(select 1 from ${from} where ${ident(c)} is not null) as c${i}`);
-  const { rows } = await client.query<Record<string, boolean>>(`select ${probes.join(', ')}`);
-  return table.columns.filter((_, i) => rows[0]![`c${i}`] === true);
+const BUCKETS = 64;
+
+/**
+ * A key column's hash, by PostgreSQL's own hash functions: `hashint8` for integers (an int
+ * and a bigint of one value hash alike), `uuid_hash`, else `hashtext` of its text. Not the
+ * text of every type: `row(…)::text` and the hash aggregate cost three times the scan.
+ * Stable across dumps, restores and majors on one byte order (see the README).
+ */
+function keyHash(column: string, type: string): string {
+  const kind = keyHashKind(type);
+  return kind === 'integer' ? `hashint8(${column}::int8)` : kind === 'uuid' ? `uuid_hash(${column})` : `hashtext(${column}::text)`;
+}
+
+function keyHashKind(type: string): string {
+  if (['smallint', 'integer', 'bigint'].includes(type)) return 'integer';
+  if (type === 'uuid') return 'uuid';
+  // Strings whose text is the value: a varchar made text keeps its hash.
+  if (['text', 'citext'].includes(type) || type.startsWith('character varying')) return 'string';
+  return `text of ${type}`;
+}
+
+/** Whether keys of these types (before, after) give the same bucket for the same value. */
+export function sameKeyHash(before: string[], after: string[]): boolean {
+  return before.length === after.length && before.every((t, i) => keyHashKind(t) === keyHashKind(after[i]!));
+}
+
+/**
+ * Rows, values per column and rows per key bucket in one scan: `count(c)` for values,
+ * `count(nullif(c, ''))` for non-empty strings, grouped by the key's hash bucket.
+ */
+async function countContents(client: pg.Client, table: TableInfo): Promise<Pick<TableCount, 'rows' | 'values' | 'nonEmpty' | 'buckets'>> {
+  // A select list holds at most 1664 entries: past that, a table of hundreds of string columns gets no empty counts.
+  const emptiable = table.emptiness.filter((e) => e !== null).length;
+  const withEmpty = 2 + table.columns.length + emptiable <= 1664;
+  const counts = table.columns.map((name, i) => {
+    const c = ident(name);
+    const empty = withEmpty ? table.emptiness[i] : null;
+    // An empty jsonb takes at most 12 bytes: anything bigger is not compared (nor read from TOAST).
+    const jsonb = `count(case when pg_column_size(${c}) > 16 then 1 when ${c} not in ('{}', '[]', '""', 'null') then 1 end)`;
+    const nonEmpty = empty === 'text' ? `, count(nullif(${c}, '')) as e${i}` : empty === 'jsonb' ? `, ${jsonb} as e${i}` : '';
+    return `, count(${c}) as v${i}${nonEmpty}`;
+  });
+  const hashes = table.key.map((k, i) => `(${keyHash(ident(k), table.keyTypes[i]!)}${i > 0 ? ` << ${i}` : ''})`);
+  const bucket = table.key.length > 0 ? `(${hashes.join(' # ')}) & ${BUCKETS - 1}` : 'null::int';
+  const { rows } = await client.query<Record<string, string | number | null>>(
+    `select ${bucket} as bucket, count(*) as n${counts.join('')} from ${ident(table.schema)}.${ident(table.name)}${table.key.length > 0 ? ' group by 1' : ''}`,
+  );
+  const sum = (column: string) => rows.reduce((total, row) => total + Number(row[column]), 0);
+  const result: Pick<TableCount, 'rows' | 'values' | 'nonEmpty' | 'buckets'> = {
+    rows: sum('n'),
+    values: table.columns.map((_, i) => sum(`v${i}`)),
+    nonEmpty: table.columns.map((_, i) => (withEmpty && table.emptiness[i] ? sum(`e${i}`) : null)),
+  };
+  if (table.key.length > 0) {
+    const perBucket = new Array<number>(BUCKETS).fill(0);
+    for (const row of rows) perBucket[Number(row.bucket)] = Number(row.n);
+    result.buckets = { key: table.key, types: table.keyTypes, hash: 'pg-hash-64', counts: perBucket };
+  }
+  return result;
 }
 
 /** Indexes left invalid (a failed CREATE INDEX CONCURRENTLY), as schema.index. */
@@ -290,6 +432,8 @@ export async function schemaFingerprint(client: pg.Client): Promise<SchemaFinger
 
 /** What Lifeboat knows of a database at one moment: read in one transaction snapshot. */
 export interface DatabaseState {
+  /** Which database this is: whether its table OIDs can be compared with another state's. */
+  identity?: DatabaseIdentity;
   tables: TableCount[];
   schema: SchemaFingerprint;
   invalidIndexes?: string[];
@@ -297,9 +441,10 @@ export interface DatabaseState {
 }
 
 export async function readState(client: pg.Client, options: CountOptions = {}): Promise<DatabaseState> {
+  const identity = await databaseIdentity(client, options.identityOf);
   const schema = await schemaFingerprint(client);
   const tables = await countRows(client, options);
-  return { tables, schema, invalidIndexes: await invalidIndexes(client), notValidConstraints: await notValidConstraints(client) };
+  return { ...(identity ? { identity } : {}), tables, schema, invalidIndexes: await invalidIndexes(client), notValidConstraints: await notValidConstraints(client) };
 }
 
 /** Lines describing how `actual` differs from `expected`; empty when they match. */

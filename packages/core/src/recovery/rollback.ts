@@ -73,7 +73,7 @@ async function rollbackExclusively(options: RollbackOptions, intent: Intent): Pr
     ...(options.onNotice ? { onNotice: options.onNotice } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     beforeSwap: async (staging) => {
-      discarded = await discardReport(target, target.database, staging);
+      discarded = await discardReport(target, target.database, staging, undefined, { restorePoint });
       await options.confirm({ restorePoint, discarded });
     },
   });
@@ -101,7 +101,7 @@ export async function undoRollback(options: Omit<RollbackOptions, 'deployId' | '
         intent,
         ...(options.onNotice ? { onNotice: options.onNotice } : {}),
         beforeSwap: async (staging) => {
-          await options.confirm({ restorePoint: manifest, discarded: await discardReport(options.target, options.target.database, staging) });
+          await options.confirm({ restorePoint: manifest, discarded: await discardReport(options.target, options.target.database, staging, undefined, { restorePoint: manifest }) });
         },
       }),
   );

@@ -251,7 +251,7 @@ function excludedTables(options: TakeSnapshotOptions, tables: TableInfo[]): Tabl
 
 function countOptions(options: TakeSnapshotOptions, excluded: TableInfo[]): CountOptions {
   return {
-    filledColumns: true,
+    contents: true,
     excludeData: new Set(excluded.map((t) => `${t.schema}.${t.name}`)),
     ...(options.countBudgetMs !== undefined ? { budgetMs: options.countBudgetMs } : {}),
   };
@@ -282,6 +282,7 @@ function buildManifest(input: {
       ...input.settings,
     },
     server: input.server,
+    ...(taken.state.identity ? { identity: taken.state.identity } : {}),
     strategy: input.choice.strategy,
     strategyReason: input.choice.reason,
     ...(taken.dump ? { dump: taken.dump } : {}),

@@ -10,8 +10,15 @@ const tableCount = z.object({
   exact: z.boolean(),
   columns: z.array(z.string()).optional(),
   parent: z.string().optional(),
+  /** Written by versions before `values`; still read. */
   filledColumns: z.array(z.string()).optional(),
   dataExcluded: z.boolean().optional(),
+  oid: z.number().int().nonnegative().optional(),
+  /** Parallel to `columns`, like `values` and `nonEmpty`. */
+  attnums: z.array(z.number().int()).optional(),
+  values: z.array(z.number().int().nonnegative()).optional(),
+  nonEmpty: z.array(z.number().int().nonnegative().nullable()).optional(),
+  buckets: z.object({ key: z.array(z.string()), types: z.array(z.string()), hash: z.literal('pg-hash-64'), counts: z.array(z.number().int().nonnegative()) }).optional(),
 });
 
 export const manifestSchema = z.object({
@@ -32,6 +39,8 @@ export const manifestSchema = z.object({
     icuLocale: z.string().nullable(),
   }),
   server: z.object({ version: z.string(), major: z.number() }),
+  /** The database's OID and its cluster's system identifier: whether the tables' OIDs are comparable with the live database's. */
+  identity: z.object({ databaseOid: z.number().int().nonnegative(), systemIdentifier: z.string().nullable() }).optional(),
   strategy: z.enum(['dump', 'clone']),
   /** Why this strategy: "asked for", or what `auto` found. */
   strategyReason: z.string(),

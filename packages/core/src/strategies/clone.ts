@@ -29,7 +29,8 @@ export async function cloneSnapshot(
     const tables = excluded.filter((t) => t.kind !== 'matview');
     if (tables.length > 0) await client.query(`truncate ${tables.map(name).join(', ')}`);
     for (const view of excluded.filter((t) => t.kind === 'matview')) await client.query(`refresh materialized view ${name(view)} with no data`);
-    return readState(client, counts(excluded));
+    // Its tables are the original's, OIDs and all: it carries the original's identity.
+    return readState(client, { ...counts(excluded), identityOf: target.database });
   });
   await setAllowConnections(maintenance, cloneName, false);
   const { rows } = await maintenance.query<{ bytes: string }>('select pg_database_size($1) as bytes', [cloneName]);

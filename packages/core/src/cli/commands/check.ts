@@ -21,6 +21,7 @@ export function checkCommand(): Command {
         ctx.out.line(`${result.ok ? 'ok  ' : 'FAIL'} ${result.name}: ${result.summary}`);
         for (const problem of result.problems) ctx.out.line(`       - ${problem}`);
         for (const allowed of result.allowed) ctx.out.line(`       - allowed: ${allowed}`);
+        for (const note of result.notes ?? []) ctx.out.line(`       - ${note}`);
       }
       const failed = results.filter((r) => !r.ok);
       if (failed.length > 0) {

@@ -74,7 +74,7 @@ function printDiscarded(out: Output, report: DiscardReport): void {
   if (report.tables.length === 0 && report.tablesOnlyNow.length === 0) lines.push('  no rows were written since the restore point.');
   else {
     const rows = report.tables.map((t) => [
-      t.table,
+      t.tableThen ? `${t.table} (was ${t.tableThen})` : t.table,
       formatCount(t.rowsThen),
       formatCount(t.rowsNow),
       t.added === undefined ? '' : formatCount(t.added),
@@ -86,5 +86,6 @@ function printDiscarded(out: Output, report: DiscardReport): void {
   }
   for (const t of report.tablesOnlyNow) lines.push(`  table ${t} exists only now: it goes, with its rows`);
   for (const t of report.tablesOnlyThen) lines.push(`  table ${t} comes back`);
+  for (const r of report.renamed) lines.push(`  ${r} since the restore point: going back undoes it`);
   process.stderr.write(`${lines.join('\n')}\n`);
 }
