@@ -121,6 +121,25 @@ describe('kill -9 at every phase of a deploy, then `lifeboat recover`', () => {
     expect(await state()).toEqual(before);
   });
 
+  it('an interrupted deploy whose snapshot is gone: recover says so, and --dismiss closes the record after the database was put right by hand', async () => {
+    const { db, project, file, run, cli } = await setUp();
+    const killed = await run(['--strategy', 'clone'], await file('m.sql', 'update orders set total = 0;'), { LIFEBOAT_FAILPOINT: 'deploy:after-migrate' });
+    expect(killed.signal).toBe('SIGKILL');
+    const [record] = json(await cli(['status', '--json'])).interrupted;
+    await query(db.url.replace(/\/[^/]+$/, '/postgres'), `drop database "lifeboat_snap_${record.snapshot.replace(/-/g, '_')}"`);
+    const failed = await cli(['recover', '--yes']);
+    expect(failed.exitCode).toBe(13);
+    expect(failed.stderr).toMatch(/is gone from the server.*\n.*`lifeboat recover --dismiss --yes`/);
+    expect((await cli(['status'])).exitCode).toBe(29);
+    const dismissed = await cli(['recover', '--dismiss', '--yes']);
+    expect(dismissed.exitCode, dismissed.stderr).toBe(0);
+    expect(dismissed.stdout).toMatch(/was left as it is \(dismissed\)/);
+    expect((await cli(['status'])).exitCode).toBe(0);
+    expect((await run([], await file('next.sql', 'alter table customers add column phone text;'))).exitCode).toBe(0);
+    // Nothing on the server was touched by the dismissal: the migration's update is still there.
+    expect(await query(db.url, 'select count(*)::int as n from orders where total <> 0')).toEqual([{ n: 0 }]);
+  });
+
   it('the migrate tool of a killed Lifeboat is stopped within seconds: what it would write after its sleep never appears', async () => {
     const { db, project, cli, state } = await setUp();
     const before = await state();

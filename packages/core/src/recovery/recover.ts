@@ -22,8 +22,8 @@ export interface RecoveredOperation {
   /** The state found, and what was done, in words. */
   found: string;
   did: string[];
-  /** Where the live database is now: as before the operation (restored / unchanged), or as the finished swap left it. */
-  outcome: 'restored-to-snapshot' | 'unchanged' | 'swap-finished' | 'cleaned-up';
+  /** Where the live database is now: as before the operation (restored / unchanged), or as the finished swap left it; or, dismissed, as whoever put it right by hand left it. */
+  outcome: 'restored-to-snapshot' | 'unchanged' | 'swap-finished' | 'cleaned-up' | 'dismissed';
   /** A database the recovery kept aside (the live one a restore replaced). */
   kept?: string;
 }
@@ -39,6 +39,11 @@ export interface RecoverOptions {
   settings: Settings;
   /** Shown what will be done; throw to say no (nothing is changed then). */
   confirm: (found: InterruptedOperation[]) => Promise<void>;
+  /**
+   * Close the records without acting on them: for when recovering is not possible (its
+   * snapshot is gone) and the database was put right by hand. Nothing on the server is touched.
+   */
+  dismiss?: boolean;
   onNotice?: (message: string) => void;
   onProgress?: ProgressFn;
 }
@@ -72,7 +77,12 @@ export async function recover(options: RecoverOptions): Promise<RecoverResult> {
         say(`stopped the migrate process group ${record.tool.pid}`);
       }
       const intent = await adoptIntent(store, record);
-      await recoverOne(options, intent, done, say);
+      if (options.dismiss) {
+        say('dismissed: the record is closed and nothing on the server was touched');
+        done.outcome = 'dismissed';
+      } else {
+        await recoverOne(options, intent, done, say);
+      }
       await intent.close();
       await appendJournalAfterChange(store, { event: 'recover', database: target.database, ...done }, notice);
       result.recovered.push(done);
@@ -123,11 +133,15 @@ async function recoverOne(options: RecoverOptions, intent: Intent, done: Recover
   }
 }
 
+const DISMISS_HINT = 'Put the database right another way (`lifeboat list`, then restore another snapshot), after closing the record with `lifeboat recover --dismiss --yes`.';
+
 /** A deploy interrupted after its snapshot: back to that snapshot, verified, the half-migrated database kept aside. */
 async function restoreOwnSnapshot(options: RecoverOptions, intent: Intent, done: RecoveredOperation, say: (line: string) => void): Promise<void> {
   const id = intent.record.snapshot;
-  if (!id) throw new LifeboatError('RESTORE_FAILED', `The interrupted ${intent.record.operation} recorded no snapshot to go back to.`, { hint: 'Restore one by hand: `lifeboat list`, then `lifeboat restore ID --yes`.' });
-  const manifest = await findSnapshot(options.store, id);
+  if (!id) throw new LifeboatError('RESTORE_FAILED', `The interrupted ${intent.record.operation} recorded no snapshot to go back to.`, { hint: DISMISS_HINT });
+  const manifest = await findSnapshot(options.store, id).catch((error: unknown) => {
+    throw new LifeboatError('SNAPSHOT_NOT_FOUND', `The snapshot the interrupted ${intent.record.operation} would go back to, ${id}, cannot be used: ${error instanceof Error ? error.message : String(error)}`, { hint: DISMISS_HINT });
+  });
   const restore = await restoreSnapshot({
     target: options.target,
     store: options.store,
@@ -135,6 +149,9 @@ async function restoreOwnSnapshot(options: RecoverOptions, intent: Intent, done:
     intent,
     ...(options.onNotice ? { onNotice: options.onNotice } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  }).catch((error: unknown) => {
+    if (!(error instanceof LifeboatError)) throw error;
+    throw new LifeboatError(error.code, error.message, { hint: `${error.hint ? `${error.hint} ` : ''}${DISMISS_HINT}`, cause: error });
   });
   say(`restored snapshot ${manifest.id} and verified it (schema and row counts equal the snapshot's)`);
   if (restore.replaced) say(`the database as the interrupted ${intent.record.operation} left it is kept as "${restore.replaced}"`);

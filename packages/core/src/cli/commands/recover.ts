@@ -7,7 +7,8 @@ import { progressOnTty } from '../progress.js';
 export function recoverCommand(): Command {
   return new Command('recover')
     .description('finish or undo operations on this database that were interrupted (crash, kill -9): says what it found and what it will do, then asks')
-    .action(async (_opts: object, cmd: Command) => {
+    .option('--dismiss', 'close the interrupted records without acting on them (after you put the database right by hand); touches nothing on the server')
+    .action(async (opts: { dismiss?: boolean }, cmd: Command) => {
       const ctx = await contextOf(cmd, { interrupted: 'handled' });
       const target = ctx.target();
       const progress = progressOnTty(!ctx.out.json);
@@ -15,9 +16,10 @@ export function recoverCommand(): Command {
         target,
         store: ctx.store,
         settings: ctx.settings,
+        ...(opts.dismiss ? { dismiss: true } : {}),
         confirm: async (found) => {
-          for (const f of found) ctx.out.note(`lifeboat: found: ${f.state}\n  → will ${f.plan}`);
-          await confirmDestructive(`recover "${target.database}" (${found.length} interrupted operation(s), as above)`, ctx.options.yes);
+          for (const f of found) ctx.out.note(`lifeboat: found: ${f.state}\n  → will ${opts.dismiss ? 'close its record and do nothing else' : f.plan}`);
+          await confirmDestructive(`${opts.dismiss ? 'dismiss' : 'recover'} ${found.length} interrupted operation(s) on "${target.database}", as above`, ctx.options.yes);
         },
         onNotice: (m) => ctx.out.note(`lifeboat: ${m}`),
         onProgress: progress.onProgress,
@@ -33,6 +35,7 @@ export function recoverCommand(): Command {
           unchanged: 'was not changed by it',
           'swap-finished': 'is the restored copy it was swapping in',
           'cleaned-up': 'was not touched by it; what it left is removed',
+          dismissed: 'was left as it is (dismissed)',
         }[r.outcome];
         ctx.out.line(`Recovered the interrupted ${r.operation}${r.deploy ? ` ${r.deploy}` : ''}: "${target.database}" ${where}.${r.kept ? ` The database it replaced is kept as "${r.kept}".` : ''}`);
       }
