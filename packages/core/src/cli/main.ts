@@ -14,6 +14,7 @@ import { statusCommand } from './commands/status.js';
 import { runCommand, toolCommand } from './commands/deploy.js';
 import { listCommand } from './commands/list.js';
 import { pruneCommand } from './commands/prune.js';
+import { pushCommand } from './commands/push.js';
 import { recoverCommand } from './commands/recover.js';
 import { restoreCommand } from './commands/restore.js';
 import { snapshotCommand } from './commands/snapshot.js';
@@ -50,6 +51,7 @@ const commands = [
     snapshotCommand(),
     listCommand(),
     verifyCommand(),
+    pushCommand(),
     restoreCommand(),
     rollbackCommand(),
     recoverCommand(),
