@@ -39,9 +39,9 @@ export async function s3Remote(location: Extract<RemoteLocation, { kind: 's3' }>
   return {
     location,
     async check() {
-      debug(`s3: list ${location.display} (check)`);
-      await client.send(new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: fullKey(''), MaxKeys: 1 })).catch((error: unknown) => {
-        throw fail(error, 'list the bucket');
+      debug(`s3: head bucket ${bucket} (check)`);
+      await client.send(new sdk.HeadBucketCommand({ Bucket: bucket })).catch((error: unknown) => {
+        throw fail(error, 'open the bucket');
       });
     },
     async put(key, body, options = {}) {
@@ -133,7 +133,8 @@ const AUTH = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDeni
 export function s3Error(error: unknown, display: string, what: string): unknown {
   if (error instanceof LifeboatError) return error;
   const err = error as { name?: string; code?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const name = err.Code ?? err.name ?? '';
+  // A HEAD request's error has no body: the SDK names it Unknown; the status says more.
+  const name = err.Code ?? (err.name === 'Unknown' && err.$metadata?.httpStatusCode ? `HTTP ${err.$metadata.httpStatusCode}` : (err.name ?? ''));
   const code = err.code ?? '';
   const status = err.$metadata?.httpStatusCode;
   const message = (err.message ?? String(error)).split('\n')[0]!;
