@@ -30,7 +30,7 @@ export const ERROR_CODES = {
   DEPLOY_FAILED_KEPT: { exit: 23, meaning: 'the migration or checks failed and, as configured (--no-rollback / onFailure: keep), the database was left as it is' },
   CHECKS_FAILED: { exit: 25, meaning: '`lifeboat check` found problems' },
   DRILL_FAILED: { exit: 26, meaning: 'a restore drill failed (the live database was not touched)' },
-  OBJECTIVE_MISSED: { exit: 27, meaning: '`lifeboat status`: a recovery objective (RPO or RTO) does not hold' },
+  OBJECTIVE_MISSED: { exit: 27, meaning: '`lifeboat status`: a recovery objective (RPO, RTO or off-site) does not hold' },
   INTERRUPTED: { exit: 130, meaning: 'interrupted by SIGINT (130) or SIGTERM (143) before anything changed, or after a rollback' },
   LOCK_TIMEOUT: { exit: 24, meaning: 'another command that changes the same database held its lock for longer than the timeout' },
   STORE_FULL: { exit: 28, meaning: 'the disk holding the snapshot store is full: nothing half-written was kept, the database was not touched' },
