@@ -92,6 +92,14 @@ describe('off-site copies', () => {
     const drilled = await lifeboat(['drill', '--remote', '--json'], { url: db.url, cwd: empty, env: remote.env });
     expect(drilled.exitCode, drilled.stderr).toBe(0);
     expect(json(drilled)).toMatchObject({ ok: true, snapshot: snapshot.id, remote: expect.stringContaining('s3://') });
+
+    // The runbook says how to do all this on a new machine, with and without Lifeboat.
+    expect((await lifeboat(['runbook', '--output', 'RECOVERY.md'], { url: db.url, cwd: empty, env: remote.env })).exitCode).toBe(0);
+    const runbook = await readFile(join(empty, 'RECOVERY.md'), 'utf8');
+    expect(runbook).toContain('## Restore from the off-site copy on a new machine');
+    expect(runbook).toContain('npx lifeboat restore latest --from-remote --yes');
+    expect(runbook).toMatch(/aws s3 cp --recursive --endpoint-url http:\/\/127\.0\.0\.1:\d+ s3:\/\/.*\/snapshots\/<id>\//);
+    expect(runbook).toContain('age -d -i key.txt -o <id>/data.dump <id>/data.dump.age');
   });
 
   it('a push killed before its manifest is invisible and the next push completes it; verify --remote finds damage; prune shows and applies both sides (file://)', async () => {

@@ -82,7 +82,7 @@ export async function runbook(input: { target: DatabaseTarget; store: Store; set
       ? `Newest drill: ${drill.at}, snapshot \`${drill.snapshot}\`: **${drill.ok ? 'passed' : 'FAILED'}**${drill.restoreSeconds !== undefined ? `, restored in ${drill.restoreSeconds.toFixed(1)} s` : ''}${drill.error ? ` (${drill.error})` : ''}.`
       : 'No drill recorded yet.',
     '',
-    ...offsiteRunbook(settings, target),
+    ...offsiteRunbook(settings, target, input.dir),
     '## When a rollback itself fails',
     '',
     '1. Stop. Nothing is deleted: the snapshot, the safety snapshot and any `*__lifeboat_replaced_*` database are all kept.',

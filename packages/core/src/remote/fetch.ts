@@ -64,16 +64,21 @@ export async function fetchSnapshot(options: {
         bytes += n;
         onProgress({ phase: 'downloading', bytes });
       });
-      const plain = hashing();
       const source = await remote.get(`${snapshotPrefix(snapshot.id)}${object.key}`);
-      const counted = source.pipe(stored.stream);
       source.on('error', (error) => stored.stream.destroy(error));
-      const body = snapshot.encrypted ? await decryptStream(requireKeys(options.keys, `Snapshot ${snapshot.id}`), counted, `${object.key} of snapshot ${snapshot.id}`) : counted;
+      const counted = source.pipe(stored.stream);
       const path = join(snapshotDir(store, manifest.id), file.path);
       await mkdirPrivate(dirname(path));
-      await pipeline(body, plain.stream, createWriteStream(path, { mode: 0o600, flush: true }));
+      // Unencrypted, the stored bytes are the plain ones: one hash serves both checks.
+      const plain = snapshot.encrypted ? hashing() : stored;
+      if (snapshot.encrypted) {
+        const body = await decryptStream(requireKeys(options.keys, `Snapshot ${snapshot.id}`), counted, `${object.key} of snapshot ${snapshot.id}`);
+        await pipeline(body, plain.stream, createWriteStream(path, { mode: 0o600, flush: true }));
+      } else {
+        await pipeline(counted, createWriteStream(path, { mode: 0o600, flush: true }));
+      }
       if (stored.bytes() !== object.bytes || stored.digest() !== object.sha256) throw corrupt(snapshot, `${object.key} is not the object that was pushed (size or sha256 of the stored bytes)`);
-      if (plain.bytes() !== file.bytes || plain.digest() !== file.sha256) throw corrupt(snapshot, `${file.path} does not match the manifest's sha256 once decrypted`);
+      if (plain.bytes() !== file.bytes || plain.digest() !== file.sha256) throw corrupt(snapshot, `${file.path} does not match the manifest's sha256${snapshot.encrypted ? ' once decrypted' : ''}`);
     }
     const written = await finishSnapshot(store, manifest, { fetchedFrom: remote.location.display });
     return { store, manifest: written, remoteSnapshot: snapshot, bytes, durationMs: Date.now() - started, dispose };

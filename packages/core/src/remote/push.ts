@@ -127,11 +127,22 @@ class Uploader {
 
   /** A data file: its plain sha256 and size (to compare with the manifest), after storing it (encrypted if configured). */
   async file(path: string, source: Readable, expectedBytes: number): Promise<{ sha256: string; bytes: number }> {
-    const plain = hashing();
-    const key = `${path}${this.options.encryption ? AGE_SUFFIX : ''}`;
-    const body = source.pipe(plain.stream);
+    const encryption = this.options.encryption;
+    // Unencrypted, the stored bytes are the plain ones: one hash serves both.
+    const plain = hashing(encryption ? undefined : (n) => this.progress(n));
     source.on('error', (error) => plain.stream.destroy(error));
-    await this.store(key, path, this.options.encryption ? await encryptStream(this.options.encryption, body) : body, expectedBytes);
+    const body = source.pipe(plain.stream);
+    if (!encryption) {
+      const facts = await this.put(path, body, expectedBytes);
+      this.objects.push({ key: path, file: path, bytes: plain.bytes(), sha256: plain.digest(), ...facts });
+      return { sha256: plain.digest(), bytes: plain.bytes() };
+    }
+    const sealed = await encryptStream(encryption, body);
+    const stored = hashing((n) => this.progress(n));
+    sealed.on('error', (error) => stored.stream.destroy(error));
+    const key = `${path}${AGE_SUFFIX}`;
+    const facts = await this.put(key, sealed.pipe(stored.stream), expectedBytes);
+    this.objects.push({ key, file: path, bytes: stored.bytes(), sha256: stored.digest(), ...facts });
     return { sha256: plain.digest(), bytes: plain.bytes() };
   }
 
@@ -139,24 +150,21 @@ class Uploader {
   async raw(key: string, content: Buffer): Promise<void> {
     const source = Readable.from([content]);
     const body = this.options.encryption ? await encryptStream(this.options.encryption, source) : source;
-    await this.options.remote.put(`${snapshotPrefix(this.options.manifest.id)}${key}`, body, this.options.signal ? { signal: this.options.signal } : {});
+    await this.put(key, body, content.length);
   }
 
-  private async store(key: string, file: string, body: Readable, expectedBytes: number): Promise<void> {
-    const onProgress = this.options.onProgress ?? noProgress;
-    const stored = hashing((n) => {
-      this.sent += n;
-      onProgress({ phase: 'pushing', bytes: this.sent });
-    });
-    body.on('error', (error) => stored.stream.destroy(error));
-    const facts = await this.options.remote.put(`${snapshotPrefix(this.options.manifest.id)}${key}`, body.pipe(stored.stream), {
+  private put(key: string, body: Readable, expectedBytes: number) {
+    return this.options.remote.put(`${snapshotPrefix(this.options.manifest.id)}${key}`, body, {
       expectedBytes,
       ...(this.options.signal ? { signal: this.options.signal } : {}),
     });
-    this.objects.push({ key, file, bytes: stored.bytes(), sha256: stored.digest(), ...facts });
+  }
+
+  private progress(n: number): void {
+    this.sent += n;
+    (this.options.onProgress ?? noProgress)({ phase: 'pushing', bytes: this.sent });
   }
 }
-
 
 /**
  * A clone snapshot is a database on the same server; off-site it becomes a pg_dump

@@ -1,5 +1,6 @@
 import type { Settings } from '../config/resolve.js';
 import type { DatabaseTarget } from '../db/target.js';
+import { relative } from 'node:path';
 import { parseRemote } from './url.js';
 
 /**
@@ -7,7 +8,7 @@ import { parseRemote } from './url.js';
  * Lifeboat, and without it (the service's CLI, age, pg_restore), with this project's
  * remote, endpoint and key settings filled in.
  */
-export function offsiteRunbook(settings: Settings, target: DatabaseTarget): string[] {
+export function offsiteRunbook(settings: Settings, target: DatabaseTarget, dir: string): string[] {
   if (!settings.remote) {
     return [
       '## Off-site copy',
@@ -18,17 +19,18 @@ export function offsiteRunbook(settings: Settings, target: DatabaseTarget): stri
   }
   const location = parseRemote(settings.remote);
   const enc = settings.encryption;
+  const keyFile = enc?.identityFile ? relative(dir, enc.identityFile) || enc.identityFile : 'key.txt';
   const keyStep = !enc
     ? 'The copies are not encrypted.'
     : enc.passphraseEnv
       ? `The copies are encrypted with a passphrase: set \`${enc.passphraseEnv}\` to it.`
-      : `The copies are encrypted (age) to ${enc.recipients.length} recipient(s): put the identity (private key) in ${enc.identityFile ? `\`${enc.identityFile}\` (\`encryption.identityFile\`)` : 'a file named by `encryption.identityFile`'} or in \`$${enc.identityEnv}\`. It is not on the server and not in the bucket: keep it in the team's password manager.`;
+      : `The copies are encrypted (age) to ${enc.recipients.length} recipient(s): put the identity (private key) in ${enc.identityFile ? `\`${keyFile}\` (\`encryption.identityFile\`)` : 'a file named by `encryption.identityFile`'} or in \`$${enc.identityEnv}\`. It is not on the server and not in the bucket: keep it in the team's password manager.`;
   const cp =
     location.kind === 's3'
       ? `aws s3 cp --recursive${location.endpoint ? ` --endpoint-url ${location.endpoint}` : ''} s3://${location.bucket}/${location.prefix ? `${location.prefix}/` : ''}snapshots/<id>/ ./<id>/`
       : `cp -r ${location.root}/snapshots/<id> ./<id>`;
   const suffix = enc ? '.age' : '';
-  const decrypt = !enc ? [] : enc.passphraseEnv ? [`age -d -o <id>/data.dump <id>/data.dump.age        # asks for the passphrase`] : [`age -d -i key.txt -o <id>/data.dump <id>/data.dump.age`];
+  const decrypt = !enc ? [] : enc.passphraseEnv ? [`age -d -o <id>/data.dump <id>/data.dump.age        # asks for the passphrase`] : [`age -d -i ${keyFile} -o <id>/data.dump <id>/data.dump.age`];
   return [
     '## Restore from the off-site copy on a new machine',
     '',

@@ -6,8 +6,8 @@ import { registerSecret } from '../secrets.js';
 import type { Remote, RemoteObject } from './remote.js';
 import type { RemoteLocation } from './url.js';
 
-/** Parts of 8 MiB, four in flight: about 32 MiB of buffers whatever the size. */
-const PART_BYTES = 8 * 1024 * 1024;
+/** Parts of 5 MiB (S3's least), four in flight: about 20 MiB of buffers whatever the size (more parts only past 45 GB). */
+const PART_BYTES = 5 * 1024 * 1024;
 const QUEUE = 4;
 /** S3 allows 10,000 parts; stay clear of it for objects bigger than the estimate said. */
 const MAX_PARTS = 9_000;
