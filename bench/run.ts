@@ -17,6 +17,7 @@ import { execa } from 'execa';
 import { startEmbedded } from '../dev/embedded-postgres.js';
 import { deployNoop, deployOne, removeKnexProject } from './cases/deploy.js';
 import { floor } from './cases/floor.js';
+import { push, restoreRemote, stopRemoteFixture } from './cases/remote.js';
 import { restoreClone, restoreDump } from './cases/restore.js';
 import { snapshotClone, snapshotDump } from './cases/snapshot.js';
 import { type Generated, generateDatabase, parseSize } from './generate.js';
@@ -33,6 +34,8 @@ const CASES: Record<string, { run: (ctx: Context) => Promise<CaseResult>; rows: 
   'deploy-noop': { run: deployNoop, rows: ['deploy-noop'], default: true },
   'deploy-one': { run: (ctx) => deployOne(ctx), rows: ['deploy-one'], default: true },
   'deploy-one-dump': { run: (ctx) => deployOne(ctx, 'dump'), rows: ['deploy-one-dump'], default: false },
+  push: { run: push, rows: ['push', 'push-age'], default: true },
+  'restore-remote': { run: restoreRemote, rows: ['restore-remote'], default: true },
 };
 
 const USAGE = `pnpm bench [options]
@@ -137,6 +140,7 @@ async function main(): Promise<number> {
     const names = await adminQuery<{ datname: string }>(ctxLike, "select datname from pg_database where datname = $1 or starts_with(datname, $1 || '_')", [database]).catch(() => []);
     for (const name of new Set([...tracked, ...names.map((n) => n.datname), database])) await dropDatabase(ctxLike, name).catch((e) => log(`  could not drop ${name}: ${(e as Error).message}`));
     await removeDir(work);
+    await stopRemoteFixture().catch(() => {});
     await server?.stop();
   };
   const onSignal = (signal: NodeJS.Signals) => {

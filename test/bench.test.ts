@@ -21,6 +21,9 @@ const ROWS = [
   'deploy-one:snapshot',
   'deploy-one:migrate',
   'deploy-one:checks',
+  'push',
+  'push-age',
+  'restore-remote',
 ];
 
 // A smoke test only: it checks that the benchmark runs and prints its table. No timing is

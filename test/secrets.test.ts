@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { listFiles } from '../packages/core/src/store/files.js';
 import { databases, json, lifeboat, passwordOf, query } from './support/db.js';
+import { s3Remote, TEST_AWS_SECRET, writeConfig } from './support/remote.js';
 
 /**
  * The URL's password must never leave Lifeboat: not in output, --json, errors,
@@ -62,15 +63,47 @@ describe('no password from a URL appears anywhere', () => {
     expect(await readFile(manifestPath, 'utf8')).not.toContain(password);
   });
 
+  // Off-site: the AWS secret (from the SDK's chain) and an encryption passphrase, through every remote command.
+  const passphrase = 'correct-Horse-battery-staple-42';
+  it('through the remote commands: S3 credentials and an encryption passphrase', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lifeboat-secrets-remote-'));
+    const remote = s3Remote('secrets', { push: 'always' });
+    await writeConfig(dir, { remote: remote.config, encryption: { passphraseEnv: 'LB_TEST_PASSPHRASE' } });
+    const env = { ...remote.env, LB_TEST_PASSPHRASE: passphrase };
+    const runRemote = async (args: string[], extra: Record<string, string> = {}) => {
+      const result = await lifeboat([...args, '--store', store, '--config', join(dir, 'lifeboat.config.json')], { url, env: { ...env, ...extra } });
+      outputs.push(result.stdout, result.stderr);
+      return result;
+    };
+    const taken = await runRemote(['snapshot', '--strategy', 'dump', '--json', '--debug']);
+    expect(taken.exitCode, taken.stderr).toBe(0);
+    expect(json(taken).push.ok).toBe(true);
+    expect((await runRemote(['list', '--remote', '--json', '--debug'])).exitCode).toBe(0);
+    expect((await runRemote(['verify', '--remote', '--deep', '--debug'])).exitCode).toBe(0);
+    const copy = `${new URL(url).pathname.slice(1)}_from_remote`;
+    dbs.track(copy);
+    expect((await runRemote(['restore', 'latest', '--from-remote', '--to', copy, '--json', '--debug'])).exitCode).toBe(0);
+    expect((await runRemote(['list', '--remote', '--debug'], { AWS_ACCESS_KEY_ID: 'AKIAREFUSED000' })).exitCode).toBe(34);
+    expect((await runRemote(['restore', 'latest', '--from-remote', '--to', `${copy}_2`, '--debug', '--json'], { LB_TEST_PASSPHRASE: 'not-the-passphrase-at-all' })).exitCode).toBe(35);
+    expect((await runRemote(['status', '--json', '--debug'])).exitCode).toBe(0);
+  });
+
   it('in what was printed and what the store holds', async () => {
     expect(outputs.join('\n').length).toBeGreaterThan(1000);
     expect(outputs.join('\n')).toContain('debug: connect postgres://postgres:***@');
-    for (const text of outputs) expect(text).not.toContain(password);
+    expect(outputs.join('\n')).toContain('debug: s3: upload');
+    for (const text of outputs) {
+      expect(text).not.toContain(password);
+      if (TEST_AWS_SECRET) expect(text).not.toContain(TEST_AWS_SECRET);
+      expect(text).not.toContain(passphrase);
+    }
     for (const file of await listFiles(store)) {
       if (file.endsWith('.dump')) continue; // the database's own data
       const content = await readFile(join(store, file), 'utf8');
       expect(content, file).not.toContain(password);
       expect(content, file).not.toContain(encodeURIComponent(password));
+      expect(content, file).not.toContain(TEST_AWS_SECRET);
+      expect(content, file).not.toContain(passphrase);
     }
   });
 });

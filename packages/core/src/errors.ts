@@ -30,13 +30,19 @@ export const ERROR_CODES = {
   DEPLOY_FAILED_KEPT: { exit: 23, meaning: 'the migration or checks failed and, as configured (--no-rollback / onFailure: keep), the database was left as it is' },
   CHECKS_FAILED: { exit: 25, meaning: '`lifeboat check` found problems' },
   DRILL_FAILED: { exit: 26, meaning: 'a restore drill failed (the live database was not touched)' },
-  OBJECTIVE_MISSED: { exit: 27, meaning: '`lifeboat status`: a recovery objective (RPO or RTO) does not hold' },
+  OBJECTIVE_MISSED: { exit: 27, meaning: '`lifeboat status`: a recovery objective (RPO, RTO or off-site) does not hold' },
   INTERRUPTED: { exit: 130, meaning: 'interrupted by SIGINT (130) or SIGTERM (143) before anything changed, or after a rollback' },
   LOCK_TIMEOUT: { exit: 24, meaning: 'another command that changes the same database held its lock for longer than the timeout' },
   STORE_FULL: { exit: 28, meaning: 'the disk holding the snapshot store is full: nothing half-written was kept, the database was not touched' },
   RECOVERY_NEEDED: { exit: 29, meaning: 'an earlier operation on this database was interrupted (crash, kill -9): run `lifeboat recover`' },
   REAPPLY_CONFLICTS: { exit: 30, meaning: '`lifeboat reapply` left rows it would not overwrite: they are listed' },
   DEPLOY_FAILED_UNCHANGED: { exit: 31, meaning: 'the migrate tool failed before it changed anything; no restore was needed' },
+  REMOTE_UNREACHABLE: { exit: 32, meaning: 'the remote store (S3 endpoint, file:// folder) cannot be reached, even after retries' },
+  REMOTE_NOT_FOUND: { exit: 33, meaning: 'the remote store does not exist: no such bucket, or the file:// folder is missing (a drive not mounted)' },
+  REMOTE_AUTH: { exit: 34, meaning: 'the remote store refused the credentials (or found none), or they lack a permission' },
+  DECRYPT_FAILED: { exit: 35, meaning: 'an encrypted snapshot cannot be decrypted: the identity or passphrase is not the one it was encrypted to, or the object is damaged' },
+  KEY_MISSING: { exit: 36, meaning: 'the snapshot is encrypted and no identity or passphrase was given to decrypt it' },
+  REMOTE_FAILED: { exit: 37, meaning: 'the remote store failed the request for another reason (a server error after retries, a bad answer)' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -22,6 +22,6 @@ export function redact(text: string): string {
   for (const secret of secrets) {
     if (secret.length > 0 && out.includes(secret)) out = out.split(secret).join('***');
   }
-  // Any URL credentials we were never told about.
-  return out.replace(/(postgres(?:ql)?:\/\/[^:@/\s]+):[^@/\s]+@/gi, '$1:***@');
+  // Any URL credentials we were never told about, and any age private key.
+  return out.replace(/(postgres(?:ql)?:\/\/[^:@/\s]+):[^@/\s]+@/gi, '$1:***@').replace(/AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]+/g, 'AGE-SECRET-KEY-***');
 }

@@ -14,6 +14,7 @@ import { statusCommand } from './commands/status.js';
 import { runCommand, toolCommand } from './commands/deploy.js';
 import { listCommand } from './commands/list.js';
 import { pruneCommand } from './commands/prune.js';
+import { pushCommand } from './commands/push.js';
 import { recoverCommand } from './commands/recover.js';
 import { reapplyCommand } from './commands/reapply.js';
 import { restoreCommand } from './commands/restore.js';
@@ -51,6 +52,7 @@ const commands = [
     snapshotCommand(),
     listCommand(),
     verifyCommand(),
+    pushCommand(),
     restoreCommand(),
     rollbackCommand(),
     recoverCommand(),

@@ -1,10 +1,12 @@
 import { resolve } from 'node:path';
 import type { CheckSettings } from '../checks/run.js';
-import type { RetentionPolicy } from '../retention/prune.js';
+import type { RetentionPolicy } from '../retention/policy.js';
 import type { StrategyName } from '../strategies/choose.js';
 import type { LoadedConfig } from './load.js';
 import type { Compression, DumpFormat } from '../strategies/dump.js';
-import type { DataClass } from './schema.js';
+import type { DataClass, LifeboatConfig } from './schema.js';
+import type { EncryptionSettings } from '../crypto/age.js';
+import type { RemoteSettings } from '../remote/url.js';
 
 /** Everything a command needs to know, from the config file, then flags over it. */
 export interface Settings {
@@ -18,7 +20,11 @@ export interface Settings {
   countBudgetMs: number;
   retention: RetentionPolicy;
   checks: CheckSettings;
-  objectives: { rpoSeconds: number | undefined; rtoSeconds: number | undefined };
+  objectives: { rpoSeconds: number | undefined; rtoSeconds: number | undefined; offsiteSeconds: number | undefined };
+  /** The off-site store, when the config names one (`--remote URL` overrides its URL). */
+  remote: RemoteSettings | undefined;
+  /** age encryption of what leaves the machine, when configured. */
+  encryption: EncryptionSettings | undefined;
   /** Table (`table` or `schema.table`) → its data class; tables not named are critical. */
   classes: Record<string, DataClass>;
 }
@@ -57,10 +63,7 @@ export function resolveSettings(loaded: LoadedConfig, flags: SettingFlags, cwd: 
     onFailure: flags.rollback === false ? 'keep' : (config.onFailure ?? 'rollback'),
     lockTimeoutMs: (config.lockTimeoutSeconds ?? 600) * 1000,
     countBudgetMs,
-    retention: {
-      ...(config.retention?.keep !== undefined ? { keep: config.retention.keep } : {}),
-      ...(config.retention?.maxAgeDays !== undefined ? { maxAgeDays: config.retention.maxAgeDays } : {}),
-    },
+    retention: retentionPolicy(config.retention),
     checks: {
       migrations: checks.migrations ?? true,
       invalidIndexes: checks.invalidIndexes ?? true,
@@ -78,7 +81,33 @@ export function resolveSettings(loaded: LoadedConfig, flags: SettingFlags, cwd: 
       countBudgetMs,
       classes: config.classes ?? {},
     },
-    objectives: { rpoSeconds: durationSeconds(config.objectives?.rpo), rtoSeconds: durationSeconds(config.objectives?.rto) },
+    objectives: {
+      rpoSeconds: durationSeconds(config.objectives?.rpo),
+      rtoSeconds: durationSeconds(config.objectives?.rto),
+      offsiteSeconds: durationSeconds(config.objectives?.offsite),
+    },
     classes: config.classes ?? {},
+    remote: config.remote && {
+      url: config.remote.url,
+      ...(config.remote.endpoint ? { endpoint: config.remote.endpoint } : {}),
+      ...(config.remote.region ? { region: config.remote.region } : {}),
+      ...(config.remote.forcePathStyle !== undefined ? { forcePathStyle: config.remote.forcePathStyle } : {}),
+      push: config.remote.push ?? 'manual',
+      retention: retentionPolicy(config.remote.retention),
+    },
+    encryption: config.encryption && {
+      recipients: config.encryption.recipients ?? [],
+      ...(config.encryption.passphraseEnv ? { passphraseEnv: config.encryption.passphraseEnv } : {}),
+      ...(config.encryption.identityFile ? { identityFile: resolve(loaded.dir, config.encryption.identityFile) } : {}),
+      identityEnv: config.encryption.identityEnv ?? 'LIFEBOAT_AGE_IDENTITY',
+    },
   };
+}
+
+function retentionPolicy(config: LifeboatConfig['retention']): RetentionPolicy {
+  const policy: RetentionPolicy = {};
+  for (const key of ['keep', 'maxAgeDays', 'daily', 'weekly', 'monthly'] as const) {
+    if (config?.[key] !== undefined) policy[key] = config[key];
+  }
+  return policy;
 }

@@ -33,6 +33,20 @@ const duration = z.union([
   z.string().regex(/^\d+(\.\d+)?\s*(s|m|h|d)$/, 'a duration such as "15m", "24h" or "7d"'),
 ]);
 
+/**
+ * What retention keeps, as restic's `forget` reads: the newest N, those younger than D days,
+ * and the newest of each of the last N days / ISO weeks / months that have one (UTC).
+ */
+const retentionSchema = z
+  .object({
+    keep: z.number().int().positive().optional(),
+    maxAgeDays: z.number().positive().optional(),
+    daily: z.number().int().positive().optional(),
+    weekly: z.number().int().positive().optional(),
+    monthly: z.number().int().positive().optional(),
+  })
+  .strict();
+
 export const DATA_CLASSES = ['critical', 'configuration', 'derived', 'ephemeral'] as const;
 export type DataClass = (typeof DATA_CLASSES)[number];
 
@@ -56,12 +70,42 @@ export const configSchema = z
       .optional(),
     /** What a failed deploy does: restore the snapshot (default) or leave the database as the migration left it. */
     onFailure: z.enum(['rollback', 'keep']).optional(),
-    retention: z
+    retention: retentionSchema.optional(),
+    /**
+     * The off-site copy: `s3://bucket/prefix` (AWS S3 and S3-compatible services) or
+     * `file:///path`. Credentials come from the AWS SDK's own chain (environment, profile,
+     * role), never from here: there is no key for them.
+     */
+    remote: z
       .object({
-        keep: z.number().int().positive().optional(),
-        maxAgeDays: z.number().positive().optional(),
+        url: z.string().min(1),
+        /** An S3-compatible service's endpoint, e.g. https://<account>.r2.cloudflarestorage.com. */
+        endpoint: z.string().url().optional(),
+        region: z.string().min(1).optional(),
+        /** Path-style requests (endpoint/bucket/key), as MinIO and most self-hosted services need. */
+        forcePathStyle: z.boolean().optional(),
+        /** 'always': push every snapshot as soon as it is taken (a failed push never fails the deploy); 'manual' (default): `lifeboat push`. */
+        push: z.enum(['always', 'manual']).optional(),
+        /** Retention of the remote copies, separate from the local store's. */
+        retention: retentionSchema.optional(),
       })
       .strict()
+      .optional(),
+    /**
+     * age encryption of everything that leaves the machine: `recipients` (age1… public keys),
+     * or a passphrase read from the environment variable `passphraseEnv`. Restoring needs
+     * the identity: `identityFile`, or the variable `identityEnv` (default LIFEBOAT_AGE_IDENTITY).
+     */
+    encryption: z
+      .object({
+        recipients: z.array(z.string().regex(/^age1[0-9a-z]+$/, 'an age recipient (age1…)')).min(1).optional(),
+        passphraseEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable').optional(),
+        identityFile: z.string().min(1).optional(),
+        identityEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable').optional(),
+      })
+      .strict()
+      .refine((e) => !(e.recipients && e.passphraseEnv), 'recipients or passphraseEnv, not both (age encrypts to a passphrase alone)')
+      .refine((e) => e.recipients || e.passphraseEnv, 'recipients (age1… public keys) or passphraseEnv')
       .optional(),
     /** How long a command that changes the database waits for another one on it (deploy, restore, rollback, recover, prune). Default 600. */
     lockTimeoutSeconds: z.number().nonnegative().optional(),
@@ -96,6 +140,8 @@ export const configSchema = z
         rpo: duration.optional(),
         /** The newest drill must have restored within this. */
         rto: duration.optional(),
+        /** The newest snapshot pushed off-site (`remote`) must be younger than this. */
+        offsite: duration.optional(),
       })
       .strict()
       .optional(),

@@ -24,6 +24,9 @@ export interface DrillResult {
   restoreSeconds?: number;
   phases: { restore?: RestoreResult['phases']; checksMs?: number; dropMs?: number };
   checks: CheckResult[];
+  /** A drill from the off-site copy: the remote, and the download (part of restoreSeconds). */
+  remote?: string;
+  fetchMs?: number;
 }
 
 /**
@@ -31,19 +34,29 @@ export interface DrillResult {
  * (never touching it), verified against its manifest (schema fingerprint, row counts),
  * checked, timed, dropped, and recorded in the journal.
  */
-export async function drill(options: { target: DatabaseTarget; store: Store; manifest: Manifest; keep?: boolean; onProgress?: ProgressFn }): Promise<DrillResult> {
+export async function drill(options: {
+  target: DatabaseTarget;
+  store: Store;
+  manifest: Manifest;
+  keep?: boolean;
+  onProgress?: ProgressFn;
+  /** Where the snapshot's files are when not in `store`: a copy fetched from the remote (`remote/fetch.ts`). */
+  fetched?: { store: Store; remote: string; fetchMs: number };
+}): Promise<DrillResult> {
   const { target, store, manifest } = options;
   const scratch = `lifeboat_drill_${manifest.id.replace(/-/g, '_')}_${Date.now().toString(36)}`;
-  const result: DrillResult = { snapshot: manifest.id, ok: false, phases: {}, checks: [] };
+  const result: DrillResult = { snapshot: manifest.id, ok: false, phases: {}, checks: [], ...(options.fetched ? { remote: options.fetched.remote, fetchMs: options.fetched.fetchMs } : {}) };
   let restored = false;
   // The scratch database is recorded: a drill killed half-way leaves it for `lifeboat recover` to drop.
   const intent = await beginIntent(store, { operation: 'drill', database: target.database, server: `${target.host}:${target.port}`, snapshot: manifest.id });
   try {
-    const restore = await restoreSnapshot({ target, store, manifest, to: scratch, intent, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    const source = options.fetched?.store ?? store;
+    const restore = await restoreSnapshot({ target, store: source, manifest, to: scratch, intent, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
     restored = true;
     await intent.update({ phase: 'restoring', staging: scratch });
     result.phases.restore = restore.phases;
-    result.restoreSeconds = restore.durationMs / 1000;
+    // From the remote, the download is part of the time to recover.
+    result.restoreSeconds = (restore.durationMs + (options.fetched?.fetchMs ?? 0)) / 1000;
     const checksStart = Date.now();
     // The restore already compared the schema fingerprint and every row count with the manifest.
     result.checks = await withClient(target, scratch, async (client) => {

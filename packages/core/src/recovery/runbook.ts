@@ -1,6 +1,8 @@
 import { relative } from 'node:path';
 import type { Settings } from '../config/resolve.js';
 import type { DatabaseTarget } from '../db/target.js';
+import { offsiteRunbook } from '../remote/runbook.js';
+import { describePolicy } from '../retention/policy.js';
 import { listStore, type Store } from '../store/store.js';
 import { formatAge, type StatusReport } from './status.js';
 
@@ -45,7 +47,7 @@ export async function runbook(input: { target: DatabaseTarget; store: Store; set
     status.newestSnapshot
       ? `- Newest: \`${status.newestSnapshot.id}\` (${status.newestSnapshot.strategy}), ${formatAge(status.newestSnapshot.ageSeconds)} old, ${status.newestSnapshot.verified ? 'verified' : '**not verified since it was written**'}.`
       : '- **No snapshot yet.** Take one: `' + lb('snapshot') + '`.',
-    `- Retention: ${settings.retention.keep !== undefined ? `the newest ${settings.retention.keep}` : 'no count limit'}${settings.retention.maxAgeDays !== undefined ? `, younger than ${settings.retention.maxAgeDays} days` : ''}; the newest verified snapshot and the newest deploy's restore point are always kept.`,
+    `- Retention: ${describePolicy(settings.retention)}${settings.remote ? ` (remote: ${describePolicy(settings.remote.retention)})` : ''}; the newest verified snapshot and the newest deploy's restore point are always kept.`,
     '',
     '## Restore the newest snapshot',
     '',
@@ -80,6 +82,7 @@ export async function runbook(input: { target: DatabaseTarget; store: Store; set
       ? `Newest drill: ${drill.at}, snapshot \`${drill.snapshot}\`: **${drill.ok ? 'passed' : 'FAILED'}**${drill.restoreSeconds !== undefined ? `, restored in ${drill.restoreSeconds.toFixed(1)} s` : ''}${drill.error ? ` (${drill.error})` : ''}.`
       : 'No drill recorded yet.',
     '',
+    ...offsiteRunbook(settings, target, input.dir),
     '## When a rollback itself fails',
     '',
     '1. Stop. Nothing is deleted: the snapshot, the safety snapshot and any `*__lifeboat_replaced_*` database are all kept.',

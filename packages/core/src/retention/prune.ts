@@ -7,13 +7,9 @@ import { verifiedSnapshots } from '../recovery/status.js';
 import { appendJournal, readJournal } from '../store/journal.js';
 import type { Manifest } from '../store/manifest.js';
 import { listStore, removeSnapshot, type Store, type StoreListing } from '../store/store.js';
+import { retained, type RetentionPolicy } from './policy.js';
 
-export interface RetentionPolicy {
-  /** Keep the newest N snapshots. */
-  keep?: number;
-  /** Keep snapshots younger than this many days. */
-  maxAgeDays?: number;
-}
+export type { RetentionPolicy };
 
 export interface PrunePlan {
   /** Databases that restores replaced and kept (`<db>__lifeboat_replaced_<stamp>`), which the policy lets go. */
@@ -27,14 +23,6 @@ export interface PrunePlan {
   /** Folders with neither a manifest nor Lifeboat's marker: not snapshots Lifeboat can use, and never removed. */
   withoutManifest: StoreListing['withoutManifest'];
   kept: number;
-}
-
-/** Whether the policy keeps the `index`-th newest item created at `createdAt`. */
-function policyKeeps(policy: RetentionPolicy, index: number, createdAt: string, now: Date): boolean {
-  if (policy.keep === undefined && policy.maxAgeDays === undefined) return true;
-  const byCount = policy.keep !== undefined && index < policy.keep;
-  const byAge = policy.maxAgeDays !== undefined && now.getTime() - Date.parse(createdAt) < policy.maxAgeDays * 86_400_000;
-  return byCount || byAge;
 }
 
 /**
@@ -61,9 +49,10 @@ export async function planPrune(store: Store, policy: RetentionPolicy, now = new
     if (point && !keep.has(String(point.snapshot))) keep.set(String(point.snapshot), "the newest deploy's restore point");
   }
   const newestFirst = [...listing.snapshots].reverse();
+  const byPolicy = retained(listing.snapshots, policy, now);
   const expired: PrunePlan['expired'] = [];
-  newestFirst.forEach((snapshot, index) => {
-    if (keep.has(snapshot.id) || policyKeeps(policy, index, snapshot.createdAt, now)) return;
+  newestFirst.forEach((snapshot) => {
+    if (keep.has(snapshot.id) || byPolicy.has(snapshot.id)) return;
     expired.push({
       id: snapshot.id,
       createdAt: snapshot.createdAt,
@@ -94,14 +83,12 @@ async function expiredReplacedDatabases(server: pg.Client, database: string, pol
     const [, live, y, mo, d, h, mi, s, n] = match;
     return [{ name: datname, live: live!, createdAt: `${y}-${mo}-${d}T${h}:${mi}:${s}Z`, order: Number(n ?? 1) }];
   });
-  const expired: PrunePlan['replacedDatabases'] = [];
-  parsed
-    .filter((p) => p.live === database)
+  const own = parsed.filter((p) => p.live === database).map((p) => ({ id: p.name, createdAt: p.createdAt, order: p.order }));
+  const kept = retained(own, policy, now);
+  return own
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.order - a.order)
-    .forEach((db, index) => {
-      if (!policyKeeps(policy, index, db.createdAt, now)) expired.push({ name: db.name, createdAt: db.createdAt });
-    });
-  return expired;
+    .filter((db) => !kept.has(db.id))
+    .map((db) => ({ name: db.id, createdAt: db.createdAt }));
 }
 
 /** Carry out a plan: clone databases are dropped on the server, folders removed. */

@@ -55,6 +55,8 @@ export const manifestSchema = z.object({
     })
     .optional(),
   clone: z.object({ database: z.string() }).optional(),
+  /** Off-site copies of clone snapshots are dumps: the clone database the dump was made from. */
+  origin: z.object({ strategy: z.literal('clone'), database: z.string() }).optional(),
   createdAt: z.string(),
   finishedAt: z.string(),
   durationMs: z.number(),

@@ -92,7 +92,7 @@ export async function updateMarker(store: Store, id: string, marker: Partial<Inc
  * only then is the marker removed and the snapshot exists. A writer that dies before
  * leaves a marked folder that prune removes. Returns the manifest as written.
  */
-export async function finishSnapshot(store: Store, manifest: Manifest): Promise<Manifest> {
+export async function finishSnapshot(store: Store, manifest: Manifest, journalExtra: Record<string, unknown> = {}): Promise<Manifest> {
   const dir = snapshotDir(store, manifest.id);
   const sealed = sealManifest(manifestSchema.parse(manifest));
   await writeFileAtomic(join(dir, MANIFEST_FILE), sealed.text);
@@ -106,6 +106,7 @@ export async function finishSnapshot(store: Store, manifest: Manifest): Promise<
     durationMs: manifest.durationMs,
     bytes: manifest.sizeBytes,
     manifestSha256: sealed.sha256,
+    ...journalExtra,
   });
   await rm(join(dir, INCOMPLETE), { force: true });
   await fsyncPath(dir);

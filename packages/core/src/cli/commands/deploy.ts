@@ -4,6 +4,8 @@ import { LifeboatError } from '../../errors.js';
 import type { MigrationAdapter, MigrationRun } from '../../guard/adapter.js';
 import { commandRun } from '../../guard/command-run.js';
 import { guardedDeploy } from '../../guard/deploy.js';
+import { pushIfConfigured } from '../../remote/auto-push.js';
+import { findSnapshot } from '../../store/store.js';
 import { loadCliAdapter } from '../adapters.js';
 import { type CommandContext, contextOf } from '../context.js';
 import { printDeployReport } from '../deploy-report.js';
@@ -64,7 +66,12 @@ async function deploy(ctx: CommandContext, url: string | undefined, run: Migrati
     progress: () => progressOnTty(!ctx.out.json),
     signal: ctx.signal,
   });
-  printDeployReport(ctx.out, report);
+  // remote.push 'always': the snapshot goes off-site after the deploy (the lock is released); a failed push changes no outcome.
+  const taken = report.snapshot && !ctx.signal.aborted ? await findSnapshot(ctx.store, report.snapshot.id).catch(() => undefined) : undefined;
+  const push = taken
+    ? await pushIfConfigured({ settings: ctx.settings, store: ctx.store, manifest: taken, target, onNotice: (m) => ctx.out.note(`lifeboat: ${m}`), signal: ctx.signal })
+    : undefined;
+  printDeployReport(ctx.out, push ? Object.assign(report, { push }) : report);
   // Interrupted: exit as the signal says (130 SIGINT, 143 SIGTERM), after the rollback.
   process.exitCode = report.outcome === 'interrupted-rolled-back' && typeof ctx.signal.reason === 'number' ? ctx.signal.reason : report.exitCode;
 }

@@ -3,8 +3,11 @@ import { connectMaintenance } from '../../db/connect.js';
 import { exclusively } from '../../guard/exclusive.js';
 import { applyPrune, planPrune } from '../../retention/prune.js';
 import { confirmDestructive } from '../confirm.js';
-import { contextOf } from '../context.js';
-import { notASnapshot } from '../output.js';
+import { openRemote } from '../../remote/remote.js';
+import { applyRemotePrune, planRemotePrune } from '../../remote/prune.js';
+import { describePolicy, type RetentionPolicy } from '../../retention/policy.js';
+import { type CommandContext, contextOf } from '../context.js';
+import { formatBytes, notASnapshot } from '../output.js';
 import { positiveInt, positiveNumber } from './parse.js';
 
 export function pruneCommand(): Command {
@@ -12,19 +15,30 @@ export function pruneCommand(): Command {
     .description('apply retention: remove snapshots beyond --keep / --max-age, and unfinished ones left by interrupted runs')
     .option('--keep <n>', 'keep the newest N snapshots (default: retention.keep in the config)', positiveInt)
     .option('--max-age <days>', 'keep snapshots younger than this many days (default: retention.maxAgeDays)', positiveNumber)
+    .option('--keep-daily <n>', 'keep the newest of each of the last N days (default: retention.daily)', positiveInt)
+    .option('--keep-weekly <n>', 'keep the newest of each of the last N ISO weeks (default: retention.weekly)', positiveInt)
+    .option('--keep-monthly <n>', 'keep the newest of each of the last N months (default: retention.monthly)', positiveInt)
     .option('--dry-run', 'list what would be removed, remove nothing', false)
-    .action(async (opts: { keep?: number; maxAge?: number; dryRun: boolean }, cmd: Command) => {
+    .option('--local-only', 'leave the remote store alone (by default, with a remote configured, its own remote.retention applies there too)')
+    .action(async (opts: { keep?: number; maxAge?: number; keepDaily?: number; keepWeekly?: number; keepMonthly?: number; dryRun: boolean; localOnly?: boolean }, cmd: Command) => {
       const ctx = await contextOf(cmd, { interrupted: 'handled' });
-      const keep = opts.keep ?? ctx.settings.retention.keep;
-      const maxAgeDays = opts.maxAge ?? ctx.settings.retention.maxAgeDays;
-      const policy = { ...(keep !== undefined ? { keep } : {}), ...(maxAgeDays !== undefined ? { maxAgeDays } : {}) };
+      const configured = ctx.settings.retention;
+      const flags = { keep: opts.keep, maxAgeDays: opts.maxAge, daily: opts.keepDaily, weekly: opts.keepWeekly, monthly: opts.keepMonthly };
+      const policy: RetentionPolicy = {};
+      for (const key of ['keep', 'maxAgeDays', 'daily', 'weekly', 'monthly'] as const) {
+        const value = flags[key] ?? configured[key];
+        if (value !== undefined) policy[key] = value;
+      }
       // With a database URL, the databases restores replaced are pruned by the same policy.
       const target = ctx.maybeTarget();
       const server = target ? await connectMaintenance(target) : undefined;
       const plan = await planPrune(ctx.store, policy, new Date(), server && target ? { client: server, database: target.database } : undefined).finally(() =>
         server?.end().catch(() => {}),
       );
+      // The remote side, planned before anything is removed, so --dry-run shows both.
+      const remoteSide = !opts.localOnly && ctx.settings.remote ? await planRemoteSide(ctx) : undefined;
       const total = plan.expired.length + plan.abandoned.length + plan.replacedDatabases.length;
+      if (remoteSide) ctx.out.line(`Local ${ctx.store.root}: ${describePolicy(policy)}`);
       for (const p of plan.protected) ctx.out.line(`keep ${p.id} (${p.why})`);
       for (const s of plan.expired) ctx.out.line(`${opts.dryRun ? 'would remove' : 'remove'} ${s.id} (${s.strategy}, ${s.createdAt})`);
       for (const s of plan.abandoned) ctx.out.line(`${opts.dryRun ? 'would remove' : 'remove'} ${s.id} (unfinished)`);
@@ -41,7 +55,35 @@ export function pruneCommand(): Command {
           await applyPrune(ctx.store, plan, target);
         }
       }
-      ctx.out.document({ dryRun: opts.dryRun, ...plan });
       ctx.out.line(total === 0 ? `Nothing to prune; ${plan.kept} snapshot(s) kept.` : `${opts.dryRun ? 'Would keep' : 'Kept'} ${plan.kept} snapshot(s).`);
+      if (remoteSide) {
+        const { remote, plan: r } = remoteSide;
+        try {
+          ctx.out.line(`Remote ${r.remote}: ${r.policy}`);
+          for (const p of r.protected) ctx.out.line(`keep ${p.id} (${p.why})`);
+          for (const s of r.expired) ctx.out.line(`${opts.dryRun ? 'would remove' : 'remove'} ${s.id} from the remote (${s.createdAt}, ${formatBytes(s.bytes)})`);
+          for (const s of r.abandoned) ctx.out.line(`${opts.dryRun ? 'would remove' : 'remove'} ${s.id} from the remote (a push that never finished, ${formatBytes(s.bytes)})`);
+          const removals = r.expired.length + r.abandoned.length;
+          if (removals > 0 && !opts.dryRun) {
+            await confirmDestructive(`remove ${removals} snapshot(s) from ${r.remote}`, ctx.options.yes);
+            await applyRemotePrune(remote, ctx.store, r);
+          }
+          ctx.out.line(removals === 0 ? `Nothing to prune on the remote; ${r.kept} snapshot(s) kept.` : `${opts.dryRun ? 'Would keep' : 'Kept'} ${r.kept} snapshot(s) on the remote.`);
+        } finally {
+          remote.close();
+        }
+      }
+      const { keysById: _keys, ...remotePlan } = remoteSide?.plan ?? { keysById: undefined };
+      ctx.out.document({ dryRun: opts.dryRun, ...plan, ...(remoteSide ? { remote: remotePlan } : {}) });
     });
+}
+
+async function planRemoteSide(ctx: CommandContext) {
+  const remote = await openRemote(ctx.settings.remote!);
+  try {
+    return { remote, plan: await planRemotePrune(remote, ctx.store, ctx.settings.remote!.retention) };
+  } catch (error) {
+    remote.close();
+    throw error;
+  }
 }

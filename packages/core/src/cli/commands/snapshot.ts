@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { pushIfConfigured } from '../../remote/auto-push.js';
 import { takeSnapshot } from '../../snapshot/take.js';
 import type { Compression } from '../../strategies/dump.js';
 import { contextOf } from '../context.js';
@@ -42,7 +43,17 @@ export function snapshotCommand(): Command {
         signal: ctx.signal,
       }).finally(progress.stop);
       const rows = manifest.tables.reduce((sum, t) => sum + t.rows, 0);
-      ctx.out.document(manifest);
+      const pushProgress = progressOnTty(!ctx.out.json);
+      const pushed = await pushIfConfigured({
+        settings: ctx.settings,
+        store: ctx.store,
+        manifest,
+        target: ctx.maybeTarget(),
+        onNotice: (m) => ctx.out.note(`lifeboat: ${m}`),
+        onProgress: pushProgress.onProgress,
+        signal: ctx.signal,
+      }).finally(pushProgress.stop);
+      ctx.out.document(pushed ? { ...manifest, push: pushed } : manifest);
       ctx.out.line(
         `Snapshot ${manifest.id} of ${manifest.database.name}: ${manifest.strategy}, ${formatBytes(manifest.sizeBytes)}, ${manifest.tables.length} tables, ${formatCount(rows)} rows, in ${formatDuration(manifest.durationMs)}.`,
       );

@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { LifeboatError } from '../../errors.js';
 import { interruptedOperations, operationsElsewhere } from '../../recovery/interrupted.js';
 import { formatAge, recoveryStatus } from '../../recovery/status.js';
+import { offsiteStatus } from '../../remote/status.js';
+import { describePolicy } from '../../retention/policy.js';
 import { contextOf } from '../context.js';
 import { formatBytes, notASnapshot } from '../output.js';
 
@@ -14,7 +16,16 @@ export function statusCommand(): Command {
       const status = await recoveryStatus(ctx.store, ctx.settings, database);
       const interrupted = await interruptedOperations(ctx.store, database);
       const elsewhere = await operationsElsewhere(ctx.store, database);
-      ctx.out.document({ ...status, ok: status.ok && interrupted.length === 0, interrupted: interrupted.map((i) => ({ ...i.record, state: i.state, recover: i.plan })), elsewhere });
+      const offsite = await offsiteStatus(ctx.store, ctx.settings, database);
+      const offsiteHolds = offsite.objective?.holds ?? true;
+      ctx.out.document({
+        ...status,
+        objectives: { ...status.objectives, offsite: offsite.objective },
+        offsite,
+        ok: status.ok && offsiteHolds && interrupted.length === 0,
+        interrupted: interrupted.map((i) => ({ ...i.record, state: i.state, recover: i.plan })),
+        elsewhere,
+      });
       for (const record of elsewhere) {
         ctx.out.line(`OPEN ELSEWHERE:   a ${record.operation} of "${record.database}" by pid ${record.process.pid} on ${record.process.host}, since ${record.startedAt}: running there, or interrupted; \`lifeboat recover\` here takes the database's lock first, so it acts only once nothing holds it`);
       }
@@ -32,19 +43,31 @@ export function statusCommand(): Command {
       ctx.out.line(`Store:            ${status.store.path}: ${status.store.snapshots} snapshot(s), ${formatBytes(status.store.bytesOnDisk)} on disk, ${formatBytes(status.store.bytesOnServer)} of clones on the server`);
       for (const folder of status.store.withoutManifest) ctx.out.line(`Not a snapshot:   ${notASnapshot(folder)}`);
       const r = status.retention;
-      ctx.out.line(`Retention:        ${r.keep !== undefined ? `keep ${r.keep}` : 'no count limit'}${r.maxAgeDays !== undefined ? `, max ${r.maxAgeDays} days` : ''}`);
-      for (const [name, o] of [['RPO', status.objectives.rpo], ['RTO', status.objectives.rto]] as const) {
-        ctx.out.line(`${name}:              ${o ? `${o.holds ? 'holds' : 'MISSED'}: ${o.detail}` : 'not set'}`);
+      ctx.out.line(`Retention:        ${describePolicy(r)}${ctx.settings.remote ? `; remote: ${describePolicy(ctx.settings.remote.retention)}` : ''}`);
+      if (offsite.remote) {
+        const c = offsite.newestCopy;
+        ctx.out.line(`Remote:           ${offsite.remote} (push: ${offsite.push}); newest copy ${c ? `${c.id}, ${formatAge(c.ageSeconds)} old, pushed ${c.pushedAt}` : 'none'}`);
+        if (offsite.lastFailure) ctx.out.line(`                  the last push FAILED (${offsite.lastFailure.at}, ${offsite.lastFailure.snapshot}): ${offsite.lastFailure.error}`);
+        if (offsite.notPushed.length > 0) ctx.out.line(`                  not off-site yet: ${offsite.notPushed.join(', ')} (\`lifeboat push\`)`);
+      } else {
+        ctx.out.line(`Remote:           none (every copy is on this machine or its database server)`);
+      }
+      for (const [name, o] of [['RPO', status.objectives.rpo], ['RTO', status.objectives.rto], ['Off-site', offsite.objective]] as const) {
+        ctx.out.line(`${`${name}:`.padEnd(18)}${o ? `${o.holds ? 'holds' : 'MISSED'}: ${o.detail}` : 'not set'}`);
       }
       if (interrupted.length > 0) {
         throw new LifeboatError('RECOVERY_NEEDED', `${interrupted.length} interrupted operation(s) on ${database ? `"${database}"` : 'databases in this store'} need recovery.`, {
           hint: 'Run `lifeboat recover` (it says what it will do and asks first).',
         });
       }
-      if (!status.ok) {
-        const missed = [status.objectives.rpo?.holds === false ? 'RPO' : '', status.objectives.rto?.holds === false ? 'RTO' : ''].filter(Boolean);
+      if (!status.ok || !offsiteHolds) {
+        const missed = [status.objectives.rpo?.holds === false ? 'RPO' : '', status.objectives.rto?.holds === false ? 'RTO' : '', offsiteHolds ? '' : 'off-site'].filter(Boolean);
         throw new LifeboatError('OBJECTIVE_MISSED', `Recovery objective ${missed.join(' and ')} missed.`, {
-          hint: missed.includes('RPO') ? 'Take and verify a snapshot (lifeboat snapshot && lifeboat verify latest).' : 'Run a drill (lifeboat drill) and check its restore time.',
+          hint: missed.includes('RPO')
+            ? 'Take and verify a snapshot (lifeboat snapshot && lifeboat verify latest).'
+            : missed.includes('RTO')
+              ? 'Run a drill (lifeboat drill) and check its restore time.'
+              : `Push a recent snapshot off-site (lifeboat push latest)${offsite.lastFailure ? `; the last push failed: ${offsite.lastFailure.error}` : ''}.`,
         });
       }
     });
