@@ -4,7 +4,7 @@ import type { RetentionPolicy } from '../retention/prune.js';
 import type { StrategyName } from '../strategies/choose.js';
 import type { LoadedConfig } from './load.js';
 import type { Compression, DumpFormat } from '../strategies/dump.js';
-import type { DataClass } from './schema.js';
+import type { DataClass, LifeboatConfig } from './schema.js';
 
 /** Everything a command needs to know, from the config file, then flags over it. */
 export interface Settings {
@@ -37,12 +37,33 @@ export function classOf(classes: Record<string, DataClass>, table: { schema: str
   return classes[`${table.schema}.${table.name}`] ?? classes[table.name] ?? (table.parent ? (classes[table.parent] ?? classes[parentName!]) : undefined) ?? 'critical';
 }
 
+/** Retention without a setting: bounded, so that neither the store nor the server fills up by itself. */
+export const DEFAULT_RETENTION = { keep: 10, keepOnServer: 3 } as const satisfies RetentionPolicy;
+
 export interface SettingFlags {
   store?: string | undefined;
   strategy?: StrategyName | undefined;
   /** --no-rollback */
   rollback?: boolean | undefined;
   allowDataLoss?: boolean | undefined;
+  /** prune's --keep, --max-age, --keep-on-server: over the config's retention. */
+  keep?: number | undefined;
+  maxAgeDays?: number | undefined;
+  keepOnServer?: number | undefined;
+}
+
+/**
+ * Flags over the config, key by key; the default count (keep 10) only when neither names a
+ * count or an age, and the default bound on copies on the server always unless one is named.
+ */
+function retentionOf(config: LifeboatConfig['retention'], flags: SettingFlags): RetentionPolicy {
+  const keep = flags.keep ?? config?.keep;
+  const maxAgeDays = flags.maxAgeDays ?? config?.maxAgeDays;
+  return {
+    ...(keep !== undefined ? { keep } : maxAgeDays === undefined ? { keep: DEFAULT_RETENTION.keep } : {}),
+    ...(maxAgeDays !== undefined ? { maxAgeDays } : {}),
+    keepOnServer: flags.keepOnServer ?? config?.keepOnServer ?? DEFAULT_RETENTION.keepOnServer,
+  };
 }
 
 export function resolveSettings(loaded: LoadedConfig, flags: SettingFlags, cwd: string): Settings {
@@ -57,10 +78,7 @@ export function resolveSettings(loaded: LoadedConfig, flags: SettingFlags, cwd: 
     onFailure: flags.rollback === false ? 'keep' : (config.onFailure ?? 'rollback'),
     lockTimeoutMs: (config.lockTimeoutSeconds ?? 600) * 1000,
     countBudgetMs,
-    retention: {
-      ...(config.retention?.keep !== undefined ? { keep: config.retention.keep } : {}),
-      ...(config.retention?.maxAgeDays !== undefined ? { maxAgeDays: config.retention.maxAgeDays } : {}),
-    },
+    retention: retentionOf(config.retention, flags),
     checks: {
       migrations: checks.migrations ?? true,
       invalidIndexes: checks.invalidIndexes ?? true,

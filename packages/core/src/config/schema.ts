@@ -44,10 +44,12 @@ export const configSchema = z
       .optional(),
     /** What a failed deploy does: restore the snapshot (default) or leave the database as the migration left it. */
     onFailure: z.enum(['rollback', 'keep']).optional(),
+    /** Default: keep 10 snapshots, and 3 full copies per database on the server (clone snapshots, replaced databases). */
     retention: z
       .object({
         keep: z.number().int().positive().optional(),
         maxAgeDays: z.number().positive().optional(),
+        keepOnServer: z.number().int().nonnegative().optional(),
       })
       .strict()
       .optional(),

@@ -34,7 +34,11 @@ export type DeployOutcome =
   /** Failed, and as configured the database was left as it is (the snapshot is kept). */
   | 'failed-kept'
   /** Failed, and the restore failed too: see `recovery`. */
-  | 'rollback-failed';
+  | 'rollback-failed'
+  /** A command that destroys on purpose (`destructive`) ran; what went is in the checks, and the snapshot before it is the restore point. */
+  | 'destructive-applied'
+  /** A command that destroys on purpose failed; as for every destructive command, nothing was rolled back. */
+  | 'destructive-failed';
 
 export interface DeployReport {
   /** This deploy, for `lifeboat rollback --to-deploy ID`. */
@@ -49,6 +53,8 @@ export interface DeployReport {
   pending: string[] | undefined;
   /** Migrations recorded as applied by this run. */
   migrated: string[] | undefined;
+  /** Migrations applied before this run and not after it (a destructive command's rollback or reset). */
+  unapplied?: string[] | undefined;
   snapshot: { id: string; strategy: Manifest['strategy']; strategyReason: string; sizeBytes: number; cloneDatabase?: string } | undefined;
   checks: CheckResult[];
   restore: RestoreResult | undefined;
@@ -57,7 +63,17 @@ export interface DeployReport {
   /** When the deploy began waiting for the lock, and when it got it (ISO). */
   startedAt: string;
   lockedAt: string;
-  timings: { lockMs: number; pendingMs: number; snapshotMs: number; migrateMs: number; checksMs: number; restoreMs: number; totalMs: number };
+  timings: {
+    lockMs: number;
+    pendingMs: number;
+    snapshotMs: number;
+    migrateMs: number;
+    checksMs: number;
+    restoreMs: number;
+    totalMs: number;
+    /** The whole command from its process's start (set by the CLI): what a user waits for over the bare tool's `migrateMs`. */
+    commandMs?: number;
+  };
 }
 
 export interface GuardedDeployOptions {
@@ -66,6 +82,13 @@ export interface GuardedDeployOptions {
   settings: Settings;
   /** Without an adapter (`lifeboat run -- …`) nothing is known to be pending: a snapshot is always taken. */
   adapter?: MigrationAdapter;
+  /**
+   * The command changes or wipes the schema on purpose (`prisma migrate reset`, `knex
+   * migrate:rollback`, `drizzle-kit push`): the snapshot is taken whatever is pending and
+   * recorded as the restore point before the command runs; the checks say what went and
+   * nothing is rolled back by itself (`lifeboat rollback` does it when asked).
+   */
+  destructive?: boolean;
   run: MigrationRun;
   output?: 'inherit' | 'stderr';
   /** Lines for people as the deploy goes (phases, choices, waits). */
@@ -125,7 +148,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     }
     timings.pendingMs = Date.now() - pendingStart;
 
-    if (report.pending !== undefined && report.pending.length === 0) {
+    if (report.pending !== undefined && report.pending.length === 0 && !options.destructive) {
       notice('nothing pending: running the tool without a snapshot');
       const migrateStart = Date.now();
       report.tool = await runMigration(run, signal, options.output ?? 'inherit');
@@ -134,9 +157,9 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       report.exitCode = report.tool.exitCode;
       return await finish(report, store, started);
     }
-    if (report.pending) notice(`${report.pending.length} pending: ${report.pending.join(', ')}`);
+    if (report.pending && !options.destructive) notice(`${report.pending.length} pending: ${report.pending.join(', ')}`);
     if (signal.aborted) throw interrupted();
-    if (settings.onFailure === 'rollback') await assertCanRestore(lock);
+    if (settings.onFailure === 'rollback' && !options.destructive) await assertCanRestore(lock);
     const snapshotId = newSnapshotId();
     intent = await beginIntent(store, { operation: 'deploy', database: target.database, server: `${target.host}:${target.port}`, deploy: report.id, phase: 'snapshotting', snapshot: snapshotId });
 
@@ -169,6 +192,10 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       ...(manifest.clone ? { cloneDatabase: manifest.clone.database } : {}),
     };
     notice(`snapshot ${manifest.id} (${manifest.strategy}) taken; running ${run.describe}`);
+    if (options.destructive) {
+      await appendJournal(store, { event: 'restore-point', deploy: report.id, snapshot: manifest.id, database: target.database });
+      notice(`${run.describe} destroys on purpose: snapshot ${manifest.id} is the restore point (\`lifeboat rollback\` returns to it); nothing is rolled back by itself`);
+    }
     await failpoint('deploy:after-snapshot');
     if (signal.aborted) throw interrupted();
 
@@ -187,10 +214,13 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     const checksStart = Date.now();
     try {
       await withClient(target, target.database, async (client) => {
-        report.checks = (await runChecks(client, manifest, settings.checks, adapter)).results;
+        // After a destructive command, migrations no longer applied are its purpose, not a bookkeeping fault.
+        report.checks = (await runChecks(client, manifest, settings.checks, options.destructive ? undefined : adapter)).results;
         if (adapter && appliedBefore) {
           const before = new Set(appliedBefore);
-          report.migrated = (await adapter.status(client)).applied.filter((m) => !before.has(m));
+          const after = (await adapter.status(client)).applied;
+          report.migrated = after.filter((m) => !before.has(m));
+          if (options.destructive) report.unapplied = appliedBefore.filter((m) => !after.includes(m));
         }
       });
     } catch (error) {
@@ -199,6 +229,13 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     }
     timings.checksMs = Date.now() - checksStart;
     await failpoint('deploy:after-checks');
+
+    if (options.destructive) {
+      // The restore point is recorded; what went is in the checks. The tool's exit code stands.
+      report.outcome = report.tool.exitCode === 0 && !signal.aborted ? 'destructive-applied' : 'destructive-failed';
+      report.exitCode = signal.aborted ? exitFor('INTERRUPTED') : report.tool.exitCode;
+      return await finish(report, store, started);
+    }
 
     const failure: DeployOutcome | undefined = signal.aborted
       ? 'interrupted-rolled-back'
@@ -217,6 +254,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
         notice(`the tool failed and no transaction committed on the server while it ran: the database is unchanged, nothing to restore`);
         report.outcome = 'migration-failed-unchanged';
         report.exitCode = exitFor('DEPLOY_FAILED_UNCHANGED');
+        await explainFailure(report, adapter, target, notice);
         return await finish(report, store, started);
       }
     }
@@ -246,6 +284,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
         failure === 'interrupted-rolled-back'
           ? exitFor('INTERRUPTED')
           : exitFor(failure === 'migration-failed-rolled-back' ? 'DEPLOY_FAILED_ROLLED_BACK' : 'CHECKS_FAILED_ROLLED_BACK');
+      if (failure === 'migration-failed-rolled-back') await explainFailure(report, adapter, target, notice);
     } catch (error) {
       report.outcome = 'rollback-failed';
       report.exitCode = exitFor('ROLLBACK_FAILED');
@@ -270,6 +309,21 @@ async function finish(report: DeployReport, store: Store, started: number): Prom
     await appendJournal(store, { event: 'deploy', ...report }).catch(() => {});
   }
   return report;
+}
+
+/**
+ * The tool failed without saying why: its adapter looks for the cause, on the database as
+ * it was before the deploy (restored, or never changed). What it finds is a finding, not a
+ * failure of the deploy: an error looking is a notice.
+ */
+async function explainFailure(report: DeployReport, adapter: MigrationAdapter | undefined, target: DatabaseTarget, notice: (message: string) => void): Promise<void> {
+  if (!adapter?.explainFailure || report.tool.exitCode === 0) return;
+  try {
+    const cause = await withClient(target, target.database, (client) => adapter.explainFailure!(client, report.pending ?? []));
+    if (cause) report.tool.cause = cause;
+  } catch (error) {
+    notice(`could not look for the cause of the failure: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /** Rolling back needs CREATEDB and a maintenance database (the lock's session is on one if it can be). */

@@ -1,5 +1,6 @@
 import { connectMaintenance } from '../db/connect.js';
 import { dropDatabase } from '../db/databases.js';
+import { byNewest, replacedDatabases } from '../db/server-copies.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { LifeboatError } from '../errors.js';
 import type pg from 'pg';
@@ -13,6 +14,12 @@ export interface RetentionPolicy {
   keep?: number;
   /** Keep snapshots younger than this many days. */
   maxAgeDays?: number;
+  /**
+   * Full copies on the database server, per database: its clone snapshots and the databases
+   * restores replaced. Beyond the newest N they go, whatever `keep` and `maxAgeDays` say
+   * (the snapshots retention always keeps stay, and count).
+   */
+  keepOnServer?: number;
 }
 
 export interface PrunePlan {
@@ -44,7 +51,9 @@ function policyKeeps(policy: RetentionPolicy, index: number, createdAt: string, 
  * marker and without a manifest is reported and stays). Whatever the policy, these stay: the newest snapshot, the newest
  * verified snapshot and the newest deploy's restore point of each database. The
  * databases restores replaced follow the same policy, per database (`server`: a
- * connection to list them; without one they are left alone).
+ * connection to list them; without one they are left alone). Then `keepOnServer` bounds
+ * the full copies on the server: clone snapshots and replaced databases beyond the newest
+ * N of a database go too.
  */
 export async function planPrune(store: Store, policy: RetentionPolicy, now = new Date(), server?: { client: pg.Client; database: string }): Promise<PrunePlan> {
   const listing = await listStore(store);
@@ -61,47 +70,42 @@ export async function planPrune(store: Store, policy: RetentionPolicy, now = new
     if (point && !keep.has(String(point.snapshot))) keep.set(String(point.snapshot), "the newest deploy's restore point");
   }
   const newestFirst = [...listing.snapshots].reverse();
-  const expired: PrunePlan['expired'] = [];
-  newestFirst.forEach((snapshot, index) => {
-    if (keep.has(snapshot.id) || policyKeeps(policy, index, snapshot.createdAt, now)) return;
-    expired.push({
+  const onServer = server ? await replacedDatabases(server.client, server.database) : [];
+  const replaced = onServer.filter((db, index) => policyKeeps(policy, index, db.createdAt, now));
+  const expiredReplaced = onServer.filter((db) => !replaced.includes(db));
+  const going = new Set(newestFirst.filter((snapshot, index) => !keep.has(snapshot.id) && !policyKeeps(policy, index, snapshot.createdAt, now)).map((s) => s.id));
+  // Copies on the server, per database, newest first: what the policy keeps of them, up to keepOnServer.
+  if (policy.keepOnServer !== undefined) {
+    for (const database of new Set([...listing.snapshots.map((s) => s.database.name), ...(server ? [server.database] : [])])) {
+      const copies = [
+        ...newestFirst.filter((s) => s.database.name === database && s.clone && !going.has(s.id)).map((s) => ({ snapshot: s.id, createdAt: s.createdAt })),
+        ...(server?.database === database ? replaced.map((db) => ({ replaced: db, createdAt: db.createdAt })) : []),
+      ].sort(byNewest);
+      copies.slice(policy.keepOnServer).forEach((copy) => {
+        if ('snapshot' in copy && !keep.has(copy.snapshot)) going.add(copy.snapshot);
+        if ('replaced' in copy) expiredReplaced.push(copy.replaced);
+      });
+    }
+  }
+  const expired: PrunePlan['expired'] = newestFirst
+    .filter((snapshot) => going.has(snapshot.id))
+    .map((snapshot) => ({
       id: snapshot.id,
       createdAt: snapshot.createdAt,
       strategy: snapshot.strategy,
       ...(snapshot.clone ? { cloneDatabase: snapshot.clone.database } : {}),
-    });
-  });
+    }));
   const abandoned = listing.incomplete
     .filter((entry) => !entry.inProgress)
     .map((entry) => ({ id: entry.id, ...(entry.marker?.cloneDatabase ? { cloneDatabase: entry.marker.cloneDatabase } : {}) }));
-  const replacedDatabases = server ? await expiredReplacedDatabases(server.client, server.database, policy, now) : [];
   return {
-    replacedDatabases,
+    replacedDatabases: expiredReplaced.map((db) => ({ name: db.name, createdAt: db.createdAt })),
     protected: [...keep].map(([id, why]) => ({ id, why })),
     expired,
     abandoned,
     withoutManifest: listing.withoutManifest,
     kept: listing.snapshots.length - expired.length,
   };
-}
-
-/** `<database>__lifeboat_replaced_<YYYYMMDDHHMMSS>[_n]` copies the policy lets go, newest first. Other databases' copies are not ours to touch. */
-async function expiredReplacedDatabases(server: pg.Client, database: string, policy: RetentionPolicy, now: Date): Promise<PrunePlan['replacedDatabases']> {
-  const { rows } = await server.query<{ datname: string }>('select datname from pg_database where starts_with(datname, $1)', [`${database}__lifeboat_replaced_`]);
-  const parsed = rows.flatMap(({ datname }) => {
-    const match = /^(.*)__lifeboat_replaced_(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:_(\d+))?$/.exec(datname);
-    if (!match) return [];
-    const [, live, y, mo, d, h, mi, s, n] = match;
-    return [{ name: datname, live: live!, createdAt: `${y}-${mo}-${d}T${h}:${mi}:${s}Z`, order: Number(n ?? 1) }];
-  });
-  const expired: PrunePlan['replacedDatabases'] = [];
-  parsed
-    .filter((p) => p.live === database)
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.order - a.order)
-    .forEach((db, index) => {
-      if (!policyKeeps(policy, index, db.createdAt, now)) expired.push({ name: db.name, createdAt: db.createdAt });
-    });
-  return expired;
 }
 
 /** Carry out a plan: clone databases are dropped on the server, folders removed. */

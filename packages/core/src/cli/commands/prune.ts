@@ -5,19 +5,19 @@ import { applyPrune, planPrune } from '../../retention/prune.js';
 import { confirmDestructive } from '../confirm.js';
 import { contextOf } from '../context.js';
 import { notASnapshot } from '../output.js';
-import { positiveInt, positiveNumber } from './parse.js';
+import { nonNegativeInt, positiveInt, positiveNumber } from './parse.js';
 
 export function pruneCommand(): Command {
   return new Command('prune')
     .description('apply retention: remove snapshots beyond --keep / --max-age, and unfinished ones left by interrupted runs')
-    .option('--keep <n>', 'keep the newest N snapshots (default: retention.keep in the config)', positiveInt)
+    .option('--keep <n>', 'keep the newest N snapshots (default: retention.keep in the config, else 10 unless --max-age is given)', positiveInt)
     .option('--max-age <days>', 'keep snapshots younger than this many days (default: retention.maxAgeDays)', positiveNumber)
+    .option('--keep-on-server <n>', 'keep at most N full copies per database on the server: clone snapshots, replaced databases (default: retention.keepOnServer, else 3)', nonNegativeInt)
     .option('--dry-run', 'list what would be removed, remove nothing', false)
-    .action(async (opts: { keep?: number; maxAge?: number; dryRun: boolean }, cmd: Command) => {
+    .action(async (opts: { dryRun: boolean }, cmd: Command) => {
       const ctx = await contextOf(cmd, { interrupted: 'handled' });
-      const keep = opts.keep ?? ctx.settings.retention.keep;
-      const maxAgeDays = opts.maxAge ?? ctx.settings.retention.maxAgeDays;
-      const policy = { ...(keep !== undefined ? { keep } : {}), ...(maxAgeDays !== undefined ? { maxAgeDays } : {}) };
+      // The flags are folded over the config's retention with the defaults (config/resolve.ts).
+      const policy = ctx.settings.retention;
       // With a database URL, the databases restores replaced are pruned by the same policy.
       const target = ctx.maybeTarget();
       const server = target ? await connectMaintenance(target) : undefined;

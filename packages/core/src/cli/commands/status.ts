@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { LifeboatError } from '../../errors.js';
 import { interruptedOperations } from '../../recovery/interrupted.js';
 import { formatAge, recoveryStatus } from '../../recovery/status.js';
+import { connectMaintenance } from '../../db/connect.js';
 import { contextOf } from '../context.js';
 import { formatBytes, notASnapshot } from '../output.js';
 
@@ -10,8 +11,13 @@ export function statusCommand(): Command {
     .description('newest snapshot and drill, the store, and whether the recovery objectives hold (exit 27 when one does not)')
     .action(async (_opts: object, cmd: Command) => {
       const ctx = await contextOf(cmd, { interrupted: 'handled' });
-      const database = ctx.maybeTarget()?.database;
-      const status = await recoveryStatus(ctx.store, ctx.settings, database);
+      const target = ctx.maybeTarget();
+      const database = target?.database;
+      // The copies on the server are listed from a maintenance connection; an unreachable server is said, not fatal.
+      const server = target ? await connectMaintenance(target).catch((error: unknown) => ({ error: error instanceof Error ? error.message : String(error) })) : undefined;
+      const status = await recoveryStatus(ctx.store, ctx.settings, database, new Date(), server).finally(() => {
+        if (server && !('error' in server)) void server.end().catch(() => {});
+      });
       const interrupted = await interruptedOperations(ctx.store, database);
       ctx.out.document({ ...status, ok: status.ok && interrupted.length === 0, interrupted: interrupted.map((i) => ({ ...i.record, state: i.state, recover: i.plan })) });
       for (const found of interrupted) {
@@ -27,8 +33,20 @@ export function statusCommand(): Command {
       ctx.out.line(`Newest drill:     ${d ? `${d.at}, ${d.ok ? `passed, restored in ${d.restoreSeconds?.toFixed(1)} s` : `FAILED (${d.error})`}` : 'none'}`);
       ctx.out.line(`Store:            ${status.store.path}: ${status.store.snapshots} snapshot(s), ${formatBytes(status.store.bytesOnDisk)} on disk, ${formatBytes(status.store.bytesOnServer)} of clones on the server`);
       for (const folder of status.store.withoutManifest) ctx.out.line(`Not a snapshot:   ${notASnapshot(folder)}`);
+      const onServer = status.onServer;
+      if (onServer?.error) ctx.out.line(`On the server:    not listed (${onServer.error})`);
+      else if (onServer) {
+        ctx.out.line(`On the server:    ${onServer.copies.length} full cop${onServer.copies.length === 1 ? 'y' : 'ies'} of ${database}, ${formatBytes(onServer.bytes)}`);
+        for (const c of onServer.copies) ctx.out.line(`                  ${c.name} (${c.kind}${c.snapshot ? ` ${c.snapshot}` : ''}, ${c.bytes === undefined ? 'gone' : formatBytes(c.bytes)})`);
+      }
       const r = status.retention;
-      ctx.out.line(`Retention:        ${r.keep !== undefined ? `keep ${r.keep}` : 'no count limit'}${r.maxAgeDays !== undefined ? `, max ${r.maxAgeDays} days` : ''}`);
+      const over = (count: number, limit: number | undefined) => (limit !== undefined && count > limit ? `: ${count - limit} over, \`lifeboat prune\` removes them` : '');
+      const snapshots = status.store.snapshots;
+      const copies = onServer?.copies.length;
+      ctx.out.line(
+        `Retention:        ${r.keep !== undefined ? `keep ${r.keep} snapshot(s)` : 'no count limit'}${r.maxAgeDays !== undefined ? ` (or younger than ${r.maxAgeDays} days)` : ''}, ${snapshots} now${r.maxAgeDays === undefined ? over(snapshots, r.keep) : ''}`,
+      );
+      if (r.keepOnServer !== undefined) ctx.out.line(`                  keep ${r.keepOnServer} full cop${r.keepOnServer === 1 ? 'y' : 'ies'} per database on the server${copies === undefined ? '' : `, ${copies} now${over(copies, r.keepOnServer)}`}`);
       for (const [name, o] of [['RPO', status.objectives.rpo], ['RTO', status.objectives.rto]] as const) {
         ctx.out.line(`${name}:              ${o ? `${o.holds ? 'holds' : 'MISSED'}: ${o.detail}` : 'not set'}`);
       }
