@@ -19,10 +19,18 @@ export function knexToolDatabase(file: string, options: KnexCliOptions, config: 
   const schema = migrations.schemaName ?? 'public';
   return {
     tool: 'knex',
-    url: config.connection === undefined || config.connection === null || config.connection === '' ? undefined : connectionUrl(config.connection, file),
+    url: namesNone(config.connection) ? undefined : connectionUrl(config.connection, file),
     source: `the "${options.env}" connection in ${file}`,
     bookkeeping: [`${schema}.${table}`, `${schema}.${table}_lock`],
   };
+}
+
+/** A connection that reads a variable that is not set: `process.env.DATABASE_URL`, `{ connectionString: process.env.X }`. */
+function namesNone(connection: unknown): boolean {
+  if (connection === undefined || connection === null || connection === '') return true;
+  if (typeof connection !== 'object') return false;
+  const c = connection as { connectionString?: unknown; database?: unknown; host?: unknown };
+  return (c.connectionString === undefined || c.connectionString === '') && c.database === undefined && c.host === undefined;
 }
 
 /**

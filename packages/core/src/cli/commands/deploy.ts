@@ -64,5 +64,6 @@ async function deploy(ctx: CommandContext, url: string | undefined, run: Migrati
   report.timings.commandMs = Math.round(performance.now());
   printDeployReport(ctx.out, report);
   // Interrupted: exit as the signal says (130 SIGINT, 143 SIGTERM), after the rollback.
-  process.exitCode = report.outcome === 'interrupted-rolled-back' && typeof ctx.signal.reason === 'number' ? ctx.signal.reason : report.exitCode;
+  const interrupted = report.outcome === 'interrupted-rolled-back' || (report.outcome === 'destructive-failed' && ctx.signal.aborted);
+  process.exitCode = interrupted && typeof ctx.signal.reason === 'number' ? ctx.signal.reason : report.exitCode;
 }
