@@ -2,7 +2,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { createKnexProject } from '../../dev/knex-project.js';
-import { type CliResult, cliPath, repoRoot } from './db.js';
+import { type CliResult, cliPath, dropStoreClones, repoRoot } from './db.js';
 
 /**
  * A Knex project: a knexfile reading DATABASE_URL and a migrations folder. It lives in
@@ -38,6 +38,7 @@ export async function makeKnexProject(databaseUrl: string | undefined): Promise<
     lifeboat: (args, flags = []) => run([...flags, '--json', 'knex', ...args]),
     run,
     async remove() {
+      await dropStoreClones(dir);
       await rm(dir, { recursive: true, force: true });
     },
   };
