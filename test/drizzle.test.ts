@@ -6,6 +6,7 @@ import { drizzle as drizzlePostgresJs } from 'drizzle-orm/postgres-js';
 import pg from 'pg';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
+import { chooseDatabase } from '@lifeboat/core';
 import { cliAdapter, guardedMigrate } from '@lifeboat/drizzle';
 import { dataDigest, databases, json, lifeboat, query, schemaDump } from './support/db.js';
 
@@ -72,7 +73,7 @@ describe('lifeboat drizzle-kit migrate', () => {
     const report = json(result);
     expect(report).toMatchObject({ outcome: 'applied', pending: [tag], migrated: [tag], command: 'drizzle-kit migrate' });
     expect(check(report, 'migrations')).toMatchObject({ ok: true, summary: '3 applied of 3 journal entries in "drizzle"."__drizzle_migrations"' });
-    expect(result.stderr).toMatch(/lifeboat: database from DATABASE_URL\n/);
+    expect(result.stderr).toMatch(/lifeboat: database from DATABASE_URL \(read by dbCredentials\.url in \S+\/drizzle\.config\.ts\)\n/);
     expect(result.stderr).toMatch(/Using 'pg' driver for database querying/); // drizzle-kit's own output, streamed
     const rows = await migrationRows(db.url);
     expect(rows?.at(-1)).toMatchObject({ hash: await sha256(join(project.migrationsDir, `${tag}.sql`)) });
@@ -90,7 +91,8 @@ describe('lifeboat drizzle-kit migrate', () => {
     expect([20, 31], failed.stderr).toContain(failed.exitCode);
     const report = json(failed);
     expect(FAILED_TRANSACTION.map(([, outcome]) => outcome)).toContain(report.outcome);
-    expect(report.tool).toEqual({ exitCode: 1, error: 'exited with code 1' });
+    // drizzle-kit printed no cause; the report names the SQL error, found by replaying the migration in a rolled-back transaction.
+    expect(report.tool).toEqual({ exitCode: 1, error: 'exited with code 1', cause: expect.stringMatching(new RegExp(`^division by zero, at ${tag}, statement 4: SELECT 1 / 0; \\(found by replaying`)) });
     expect(check(report, 'migrations').problems).toEqual([`${tag} is not applied`]);
     expect(await stateOf(db.url)).toEqual(before);
 
@@ -129,6 +131,8 @@ describe('lifeboat drizzle-kit migrate', () => {
     expect(result.exitCode, result.stderr).toBe(20);
     // The checks ran on the database as the failure left it: the committed DELETE was there.
     expect(check(json(result), 'data-preservation').problems.join('\n')).toMatch(/table public\.orders lost 100 of 300 rows/);
+    // The replay looking for the cause cannot commit: it stops at the COMMIT, says so, and the restored database stays as it was.
+    expect(json(result).tool.cause).toMatch(/^not found: .* stopped at \d{4}_index, statement 2, which cannot be replayed that way \(EXECUTE of transaction commands is not implemented\)$/);
     expect(await stateOf(db.url)).toEqual(before);
   });
 
@@ -209,6 +213,42 @@ describe('lifeboat drizzle-kit migrate', () => {
     expect(await stateOf(other.url)).toEqual(otherBefore);
   });
 
+  it("the README's quick start with the database only in drizzle.config.ts (no DATABASE_URL, no --database-url): deploy, push (a restore point first), rollback --yes, drill, status and runbook all find it", async () => {
+    const db = await dbs.create('drizzle_quick');
+    const project = await makeDrizzleProject({ databaseUrl: 'unused' });
+    projects.push(project);
+    const configFile = join(project.dir, 'drizzle.config.ts');
+    await writeFile(configFile, (await readFile(configFile, 'utf8')).replace('process.env.DATABASE_URL!', JSON.stringify(db.url)));
+    const run = (args: string[]) => lifeboat(args, { cwd: project.dir }); // no DATABASE_URL
+
+    const deployed = await run(['--json', 'drizzle-kit', 'migrate']);
+    expect(deployed.exitCode, deployed.stderr).toBe(0);
+    expect(deployed.stderr).toMatch(/lifeboat: database from dbCredentials\.url in \S+\/drizzle\.config\.ts\n/);
+
+    // push makes the database match schema.ts: without the orders table there, it drops it, rows and all.
+    const schemaFile = join(project.dir, 'schema.ts');
+    const schema = await readFile(schemaFile, 'utf8');
+    await writeFile(schemaFile, schema.slice(0, schema.indexOf('export const orders')));
+    const pushed = await run(['--json', 'drizzle-kit', 'push', '--force']);
+    expect(pushed.exitCode, pushed.stderr).toBe(0);
+    expect(json(pushed)).toMatchObject({ outcome: 'destructive-applied', command: 'drizzle-kit push --force' });
+    expect(check(json(pushed), 'data-preservation').problems).toEqual(['table public.orders (300 rows) was dropped']);
+    expect(await query(db.url, "select to_regclass('orders')::text as t")).toEqual([{ t: null }]);
+
+    const rolledBack = await run(['rollback', '--yes', '--json']);
+    expect(rolledBack.exitCode, rolledBack.stderr).toBe(0);
+    expect(json(rolledBack).restorePoint).toBe(json(pushed).snapshot.id);
+    expect(await query(db.url, 'select count(*)::int as n from orders')).toEqual([{ n: 300 }]);
+
+    const drill = await run(['drill', '--json']);
+    expect(drill.exitCode, drill.stderr).toBe(0);
+    const status = json(await run(['status', '--json']));
+    expect(status.database).toBe(db.name);
+    expect(status.onServer.copies.map((c: { name: string }) => c.name)).toContain(json(rolledBack).restore.replaced);
+    expect((await run(['runbook'])).exitCode).toBe(0);
+    expect(await readFile(join(project.dir, 'RECOVERY.md'), 'utf8')).toMatch(new RegExp(`^# Recovery runbook: ${db.name}$`, 'm'));
+  });
+
   it('any other drizzle-kit subcommand runs as it is, unguarded', async () => {
     const { project } = await setup();
     const result = await lifeboat(['drizzle-kit', 'check'], { cwd: project.dir });
@@ -229,13 +269,22 @@ describe('which database drizzle-kit migrates', () => {
     await writeFile(join(p.dir, 'drizzle.config.ts'), config);
     return p;
   };
-  const prepare = (dir: string, databaseUrl?: string, env: NodeJS.ProcessEnv = {}, args = ['migrate']) =>
-    cliAdapter.prepare({ args, cwd: dir, env, databaseUrl, databaseUrlSource: '--database-url' });
+  /** As `lifeboat [--database-url URL] drizzle-kit <args>` prepares it; the migrate command's database and its source. */
+  const prepare = async (dir: string, databaseUrl?: string, env: NodeJS.ProcessEnv = {}, args = ['migrate']) => {
+    const prepared = await cliAdapter.prepare({ args, cwd: dir, env, choose: (tool) => chooseDatabase({ flag: databaseUrl, env }, [tool]) });
+    if (prepared.mode !== 'migrate') throw new Error(`prepared as ${prepared.mode}`);
+    return { ...prepared, databaseUrl: prepared.database.url, databaseUrlSource: prepared.database.source };
+  };
 
   it('a fixed URL in drizzle.config.ts: used; another database given to Lifeboat is refused', async () => {
     const p = await project("export default { dialect: 'postgresql', dbCredentials: { url: 'postgres://app:app-pw@db.internal:5432/shop' } };\n");
-    expect(await prepare(p.dir)).toMatchObject({ guarded: true, databaseUrl: 'postgres://app:app-pw@db.internal:5432/shop', databaseUrlSource: `dbCredentials.url in ${join(p.dir, 'drizzle.config.ts')}` });
-    await expect(prepare(p.dir, 'postgres://app:app-pw@elsewhere:5432/shop')).rejects.toMatchObject({ code: 'URL_INVALID', message: expect.stringMatching(/not the one dbCredentials\.url in .* names \(postgres:\/\/app:\*\*\*@db\.internal:5432\/shop\)/) });
+    expect(await prepare(p.dir)).toMatchObject({ mode: 'migrate', databaseUrl: 'postgres://app:app-pw@db.internal:5432/shop', databaseUrlSource: `dbCredentials.url in ${join(p.dir, 'drizzle.config.ts')}` });
+    // Refused, naming both databases with their passwords masked.
+    const refused = await prepare(p.dir, 'postgres://app:app-pw@elsewhere:5432/shop').catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'URL_INVALID' });
+    expect((refused as Error).message).toBe(
+      `--database-url names postgres://app:***@elsewhere:5432/shop, but dbCredentials.url in ${join(p.dir, 'drizzle.config.ts')} names postgres://app:***@db.internal:5432/shop: drizzle-kit would migrate that one, not the one Lifeboat protects.`,
+    );
     // The same database under another spelling is no conflict.
     expect(await prepare(p.dir, 'postgres://app:app-pw@db.internal/shop?sslmode=disable')).toMatchObject({ databaseUrl: 'postgres://app:app-pw@db.internal/shop?sslmode=disable' });
   });
@@ -254,7 +303,7 @@ describe('which database drizzle-kit migrates', () => {
 
   it('an unset variable: the URL Lifeboat was given goes to drizzle-kit through it', async () => {
     const p = await project("export default { dialect: 'postgresql', dbCredentials: { url: process.env.DATABASE_URL } };\n");
-    expect(await prepare(p.dir)).toMatchObject({ databaseUrl: undefined, databaseUrlSource: expect.stringMatching(/dbCredentials\.url in .* is not set/) });
+    await expect(prepare(p.dir)).rejects.toMatchObject({ code: 'URL_INVALID', message: expect.stringMatching(/^No database: dbCredentials\.url in .* \(not set\) names none, and none was given\.$/) });
     const prepared = await prepare(p.dir, 'postgres://u:chosen-pw@chosen:5432/app');
     expect(prepared).toMatchObject({ databaseUrl: 'postgres://u:chosen-pw@chosen:5432/app', databaseUrlSource: '--database-url, also given to drizzle-kit as DATABASE_URL' });
   });

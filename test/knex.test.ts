@@ -1,8 +1,9 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, describe, expect, it } from 'vitest';
+import { display } from '@lifeboat/core';
 import { guarded } from '@lifeboat/knex';
 import { cliPath, dataDigest, databases, json, query, schemaDump } from './support/db.js';
 import { type KnexProject, makeKnexProject } from './support/knex-project.js';
@@ -77,6 +78,9 @@ describe('Knex', () => {
       expect(result.exitCode, result.stderr).toBe(0);
       expect(json(result).outcome).toBe('nothing-pending');
       expect(await snapshots()).toEqual(before);
+      // The overhead is the whole command's, from the process's start (Node, the CLI, the knexfile), not the pipeline's inside it.
+      const { timings } = json(result);
+      expect(timings.commandMs).toBeGreaterThan(timings.totalMs);
     });
 
     it('a non-transactional migration that leaves an INVALID index: caught and rolled back', async () => {
@@ -155,6 +159,128 @@ describe('Knex', () => {
         expect(['DEPLOY_FAILED_ROLLED_BACK', 'DEPLOY_FAILED_UNCHANGED']).toContain((error as { code: string }).code);
         expect(String((error as Error).message)).toMatch(/division by zero/);
         expect(await state()).toEqual(before);
+      } finally {
+        await knex.destroy();
+      }
+    });
+  });
+
+  describe('the database the deploy used, found again from the project folder', () => {
+    const NOTES = `  await knex.schema.createTable('notes', (t) => { t.increments('id'); t.text('body'); });
+  await knex('notes').insert([{ body: 'a' }, { body: 'b' }, { body: 'c' }]);`;
+    const SESSIONS = `  await knex.schema.createTable('sessions', (t) => { t.increments('id'); t.text('token'); });
+  await knex.schema.alterTable('customers', (t) => t.text('tier'));`;
+
+    it("the README's quick start with the database only in the knexfile (no DATABASE_URL, no --database-url): deploy, classify, rollback --yes, drill, status and runbook all find it", async () => {
+      const db = await dbs.create('knex_quick');
+      const project = await makeKnexProject(undefined);
+      projects.push(project);
+      await writeFile(join(project.dir, 'knexfile.js'), `export default { development: { client: 'pg', connection: ${JSON.stringify(db.url)}, migrations: { directory: './migrations' } } };\n`);
+      await project.addMigration('20240101000000_init', INIT);
+      expect((await project.lifeboat(['migrate:latest'])).exitCode).toBe(0);
+      await project.addMigration('20240102000000_sessions', SESSIONS);
+      const deployed = await project.lifeboat(['migrate:latest']);
+      expect(deployed.exitCode, deployed.stderr).toBe(0);
+      expect(deployed.stderr).toMatch(/lifeboat: database from the "development" connection in \S+\/knexfile\.js\n/);
+
+      // classify: a config to paste as it is; knex's own tables get no class (knex_migrations_lock is no lock table of the app's).
+      const classified = await project.run(['classify', '--json']);
+      expect(classified.exitCode, classified.stderr).toBe(0);
+      const { proposals, snippet } = json(classified);
+      expect(proposals.map((p: { table: string }) => p.table).sort()).toEqual(['public.customers', 'public.orders', 'public.sessions']);
+      expect(proposals.find((p: { table: string }) => p.table === 'public.sessions')).toMatchObject({ class: 'ephemeral' });
+      expect(snippet).toMatch(/^import \{ defineConfig \} from '@lifeboat\/core';$/m);
+      await writeFile(join(project.dir, 'lifeboat.config.ts'), `${snippet}\n`); // every command below loads it
+
+      const rolledBack = await project.run(['rollback', '--yes', '--json']);
+      expect(rolledBack.exitCode, rolledBack.stderr).toBe(0);
+      expect(json(rolledBack).restorePoint).toBe(json(deployed).snapshot.id);
+      expect(await query(db.url, "select to_regclass('sessions')::text as t")).toEqual([{ t: null }]);
+      expect(await query(db.url, 'select name from knex_migrations')).toEqual([{ name: '20240101000000_init.cjs' }]);
+
+      const drill = await project.run(['drill', '--json']);
+      expect(drill.exitCode, drill.stderr).toBe(0);
+      expect(json(drill)).toMatchObject({ ok: true });
+
+      const status = json(await project.run(['status', '--json']));
+      expect(status).toMatchObject({ database: db.name, retention: { keep: 10, keepOnServer: 3 } });
+      // The copies on the server, with their sizes: the database the rollback replaced, and the clone snapshots.
+      const copies = status.onServer.copies as Array<{ name: string; kind: string; bytes: number }>;
+      expect(copies.filter((c) => c.kind === 'replaced database').map((c) => c.name)).toEqual([json(rolledBack).restore.replaced]);
+      expect(copies.every((c) => c.bytes > 0)).toBe(true);
+      expect(status.onServer.bytes).toBe(copies.reduce((sum, c) => sum + c.bytes, 0));
+      const text = await project.run(['status']);
+      expect(text.stdout).toMatch(new RegExp(`On the server: +${copies.length} full copies of ${db.name}, `));
+      expect(text.stdout).toMatch(new RegExp(`keep 3 full copies per database on the server, ${copies.length} now`));
+
+      expect((await project.run(['runbook'])).exitCode).toBe(0);
+      const runbook = await readFile(join(project.dir, 'RECOVERY.md'), 'utf8');
+      expect(runbook).toMatch(new RegExp(`^# Recovery runbook: ${db.name}$`, 'm'));
+      expect(runbook).toMatch(/Lifeboat finds the database \(.*\) in the "development" connection in \S+\/knexfile\.js, as the deploys do\./);
+    });
+
+    it('a CommonJS knexfile reading DATABASE_URL, deployed with --database-url naming another database: knex migrates that one', async () => {
+      const chosen = await dbs.create('knex_cjs');
+      const fromEnv = await dbs.create('knex_cjs_env');
+      const project = await makeKnexProject(fromEnv.url);
+      projects.push(project);
+      await writeFile(join(project.dir, 'package.json'), '{}\n'); // CommonJS, as most knex projects are
+      await writeFile(join(project.dir, 'knexfile.js'), "module.exports = { development: { client: 'pg', connection: process.env.DATABASE_URL, migrations: { directory: './migrations' } } };\n");
+      await project.addMigration('20240101000000_init', INIT);
+      const result = await project.lifeboat(['migrate:latest'], ['--database-url', chosen.url]);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(/lifeboat: database from --database-url, given to knex as DATABASE_URL\n/);
+      expect(await query(chosen.url, 'select name from knex_migrations')).toEqual([{ name: '20240101000000_init.cjs' }]);
+      expect(await query(fromEnv.url, "select to_regclass('knex_migrations')::text as t")).toEqual([{ t: null }]);
+    });
+
+    it('migrate:down and migrate:rollback leave a restore point and roll nothing back; lifeboat rollback brings back what down() dropped; retention bounds the copies on the server', async () => {
+      const { db, project } = await setup();
+      await project.addMigration('20240102000000_notes', NOTES, { down: "  await knex.schema.dropTable('notes');" });
+      expect((await project.lifeboat(['migrate:latest'])).exitCode).toBe(0);
+      for (const subcommand of ['migrate:down', 'migrate:rollback']) {
+        const result = await project.lifeboat([subcommand]);
+        expect(result.exitCode, result.stderr).toBe(0);
+        const report = json(result);
+        expect(report).toMatchObject({ outcome: 'destructive-applied', unapplied: ['20240102000000_notes.cjs'] });
+        expect(report.restore).toBeUndefined();
+        expect(report.checks.find((c: { name: string }) => c.name === 'data-preservation').problems).toContain('table public.notes (3 rows) was dropped');
+        expect(await query(db.url, "select to_regclass('notes')::text as t")).toEqual([{ t: null }]);
+
+        const back = await project.run(['rollback', '--yes', '--json']);
+        expect(back.exitCode, back.stderr).toBe(0);
+        expect(json(back).restorePoint).toBe(report.snapshot.id);
+        expect(await query(db.url, 'select body from notes order by id')).toEqual([{ body: 'a' }, { body: 'b' }, { body: 'c' }]);
+      }
+
+      // Subcommands that change nothing pass through quietly; one Lifeboat does not know says it is not guarded.
+      const status = await project.lifeboat(['migrate:status']);
+      expect(status.exitCode).toBe(0);
+      expect(status.stderr).not.toMatch(/lifeboat:/);
+      const unlock = await project.lifeboat(['migrate:unlock']);
+      expect(unlock.exitCode).toBe(0);
+      expect(unlock.stderr).toMatch(/^lifeboat: `knex migrate:unlock` is not guarded \(Lifeboat does not know what it changes\): no snapshot, running it as it is$/m);
+
+      // Six clone snapshots and two replaced databases: the default retention keeps three copies on the server.
+      const copies = async () => json(await project.run(['status', '--json'])).onServer.copies.length as number;
+      expect(await copies()).toBeGreaterThan(3);
+      const pruned = await project.run(['prune', '--yes', '--json']);
+      expect(pruned.exitCode, pruned.stderr).toBe(0);
+      expect(json(pruned).replacedDatabases.length).toBeGreaterThan(0);
+      expect(await copies()).toBeLessThanOrEqual(3);
+    });
+
+    it("guarded(knex, { databaseUrl }) naming another database than the instance's is refused before anything runs", async () => {
+      const db = await dbs.create('knex_hook');
+      const other = await dbs.create('knex_hook_other');
+      const knex = knexFactory({ client: 'pg', connection: db.url });
+      try {
+        const error = await guarded(knex, { databaseUrl: other.url, onNotice: () => {} }).migrate.latest().catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'URL_INVALID' });
+        expect((error as Error).message).toBe(
+          `the databaseUrl given to guarded() names ${display(other.url)}, but the Knex instance's connection names ${display(db.url)}: knex would migrate that one, not the one Lifeboat protects.`,
+        );
+        expect(await query(db.url, "select to_regclass('knex_migrations')::text as t")).toEqual([{ t: null }]);
       } finally {
         await knex.destroy();
       }

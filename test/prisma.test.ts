@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { execa } from 'execa';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { chooseDatabase } from '@lifeboat/core';
 import { locateProject, resolveDatabase } from '@lifeboat/prisma';
 import { cliPath, dataDigest, databases, json, query, repoRoot, schemaDump } from './support/db.js';
 import { makePrismaProject, type PrismaProject } from './support/prisma-project.js';
@@ -55,7 +56,7 @@ describe('lifeboat prisma migrate deploy', () => {
     const report = json(result);
     expect(report).toMatchObject({ outcome: 'applied', pending: ['20240102000000_email'], migrated: ['20240102000000_email'] });
     expect(report.checks.find((c: { name: string }) => c.name === 'migrations')).toMatchObject({ ok: true, summary: '2 applied of 2 migration folder(s) in "public"._prisma_migrations' });
-    expect(result.stderr).toMatch(/lifeboat: database from DATABASE_URL\n/);
+    expect(result.stderr).toMatch(/lifeboat: database from DATABASE_URL \(read by datasource url in \S+\/prisma\/schema\.prisma\)\n/);
     expect(result.stderr).toMatch(/All migrations have been successfully applied/); // prisma's own output, streamed
     const list = json(await execa(process.execPath, [cliPath, 'list', '--json'], { cwd: project.dir, reject: false }).then((r) => ({ exitCode: 0, stdout: String(r.stdout), stderr: '' })));
     expect(list.snapshots.map((s: { id: string; reason: string }) => [s.id, s.reason])).toEqual([[report.snapshot.id, 'deploy']]);
@@ -127,12 +128,12 @@ describe('lifeboat prisma migrate deploy', () => {
     expect(await state()).toEqual(before);
   });
 
-  it('nothing pending: no snapshot, exit 0, the overhead over the bare command printed', async () => {
+  it("nothing pending: no snapshot, exit 0, the overhead over the bare command printed (the whole command's, from the process's start)", async () => {
     const { db, project } = await setup();
     const result = await execa(process.execPath, [cliPath, 'prisma', 'migrate', 'deploy'], { cwd: project.dir, env: { DATABASE_URL: db.url, CHECKPOINT_DISABLE: '1' }, reject: false });
     expect(result.exitCode, String(result.stderr)).toBe(0);
     expect(String(result.stdout)).toMatch(/nothing pending/);
-    expect(String(result.stdout)).toMatch(/no snapshot taken; Lifeboat's overhead over the bare command: \d+ ms/);
+    expect(String(result.stdout)).toMatch(/no snapshot taken; Lifeboat's overhead over the bare command: \d+(\.\d)? m?s/);
     const list = await execa(process.execPath, [cliPath, 'list', '--json'], { cwd: project.dir, reject: false });
     expect(JSON.parse(String(list.stdout)).snapshots).toEqual([]);
   });
@@ -146,6 +147,40 @@ describe('lifeboat prisma migrate deploy', () => {
     expect(outcomes).toEqual(['applied', 'nothing-pending']);
     expect(a.stderr + b.stderr).toMatch(/another lifeboat command is changing ".*"/);
     expect(await query(db.url, "select count(*)::int as n from _prisma_migrations where migration_name = '20240102000000_slow'")).toEqual([{ n: 1 }]);
+  });
+
+  it('prisma migrate reset and prisma db push leave a restore point and roll nothing back; lifeboat rollback brings back what they destroyed', async () => {
+    const { db, project, lifeboat } = await setup();
+    const rollback = () =>
+      execa(process.execPath, [cliPath, 'rollback', '--yes', '--json'], { cwd: project.dir, env: { DATABASE_URL: db.url, CHECKPOINT_DISABLE: '1' }, reject: false }).then((r) => ({
+        exitCode: r.exitCode ?? -1,
+        stdout: String(r.stdout),
+        stderr: String(r.stderr),
+      }));
+    await query(db.url, "insert into customers (name) values ('written after the deploy')");
+    const late = "select count(*)::int as n from customers where name = 'written after the deploy'";
+
+    // reset: drops everything and applies the migrations again; the row written since is gone.
+    const reset = await lifeboat(['migrate', 'reset', '--force', '--skip-generate', '--skip-seed']);
+    expect(reset.exitCode, reset.stderr).toBe(0);
+    expect(json(reset)).toMatchObject({ outcome: 'destructive-applied', command: 'prisma migrate reset --force --skip-generate --skip-seed' });
+    expect(json(reset).checks.find((c: { name: string }) => c.name === 'data-preservation').problems).toContain('table public.customers lost 1 of 51 rows (2%)');
+    expect(await query(db.url, late)).toEqual([{ n: 0 }]);
+    const back = await rollback();
+    expect(back.exitCode, back.stderr).toBe(0);
+    expect(json(back).restorePoint).toBe(json(reset).snapshot.id);
+    expect(await query(db.url, late)).toEqual([{ n: 1 }]);
+
+    // db push: the schema has no models, so with --accept-data-loss it drops both tables.
+    const push = await lifeboat(['db', 'push', '--accept-data-loss', '--skip-generate']);
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect(json(push).checks.find((c: { name: string }) => c.name === 'data-preservation').problems).toEqual(
+      expect.arrayContaining(['table public.orders (300 rows) was dropped', 'table public.customers (51 rows) was dropped']),
+    );
+    expect(await query(db.url, "select to_regclass('orders')::text as t")).toEqual([{ t: null }]);
+    expect((await rollback()).exitCode).toBe(0);
+    expect(await query(db.url, 'select count(*)::int as n from orders')).toEqual([{ n: 300 }]);
+    expect(await query(db.url, late)).toEqual([{ n: 1 }]);
   });
 
   it('the app holding a connection: auto takes a dump and says why; the bad deploy still rolls back', async () => {
@@ -189,6 +224,12 @@ describe('lifeboat prisma migrate deploy', () => {
 });
 
 describe('which database Prisma migrates', () => {
+  /** As `lifeboat [--database-url URL] prisma …` resolves it. */
+  const resolve = (project: Awaited<ReturnType<typeof locateProject>>, databaseUrl: string | undefined, env: NodeJS.ProcessEnv) => {
+    const { database, env: prismaEnv } = resolveDatabase(project, env, (tool) => chooseDatabase({ flag: databaseUrl, env }, [tool]));
+    return { url: database.url, source: database.source, env: prismaEnv };
+  };
+
   it('Prisma 7: the URL only in prisma.config.ts, read with the project\'s own @prisma/config 7', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lifeboat-prisma7-'));
     // A Prisma 7 project's node_modules as far as the config goes: @prisma/config 7.
@@ -204,11 +245,13 @@ describe('which database Prisma migrates', () => {
     const project = await locateProject(dir, ['migrate', 'deploy']);
     expect(project.schemaFile).toBe(join(dir, 'db/schema.prisma'));
     expect(project.migrationsDir).toBe(join(dir, 'db/migrations'));
-    const resolved = resolveDatabase(project, undefined, {});
+    const resolved = resolve(project, undefined, {});
     expect(resolved.url).toBe('postgres://app:pw@db.internal:5432/orders?schema=shop');
     expect(resolved.source).toBe(`datasource.url in ${join(dir, 'prisma.config.ts')}`);
     // Another database given to Lifeboat would leave prisma migrating this one: refused.
-    expect(() => resolveDatabase(project, 'postgres://app:pw@elsewhere:5432/orders', {})).toThrow(/not the one datasource\.url in/);
+    expect(() => resolve(project, 'postgres://app:pw@elsewhere:5432/orders', {})).toThrow(
+      `--database-url names postgres://app:***@elsewhere:5432/orders, but datasource.url in ${join(dir, 'prisma.config.ts')} names postgres://app:***@db.internal:5432/orders: prisma would migrate that one, not the one Lifeboat protects.`,
+    );
   });
 
   it('Prisma 6: directUrl over url, env(...) from the environment, then .env', async () => {
@@ -220,10 +263,10 @@ describe('which database Prisma migrates', () => {
     );
     await writeFile(join(dir, '.env'), 'DIRECT_URL="postgres://u:p@direct:5432/app"\nPOOLED_URL=postgres://u:p@pooler:6543/app\n');
     const project = await locateProject(dir, ['migrate', 'deploy']);
-    expect(resolveDatabase(project, undefined, {})).toMatchObject({ url: 'postgres://u:p@direct:5432/app', source: `DIRECT_URL in ${join(dir, '.env')}` });
-    expect(resolveDatabase(project, undefined, { DIRECT_URL: 'postgres://u:p@fromenv:5432/app' })).toMatchObject({ url: 'postgres://u:p@fromenv:5432/app' });
+    expect(resolve(project, undefined, {})).toMatchObject({ url: 'postgres://u:p@direct:5432/app', source: `DIRECT_URL in ${join(dir, '.env')} (read by datasource directUrl in ${join(dir, 'prisma/schema.prisma')})` });
+    expect(resolve(project, undefined, { DIRECT_URL: 'postgres://u:p@fromenv:5432/app' })).toMatchObject({ url: 'postgres://u:p@fromenv:5432/app' });
     // An override points prisma at the same database, through every variable the datasource reads.
-    const override = resolveDatabase(project, 'postgres://u:p@chosen:5432/app', {});
+    const override = resolve(project, 'postgres://u:p@chosen:5432/app', {});
     expect(override.env).toEqual({ POOLED_URL: 'postgres://u:p@chosen:5432/app', DIRECT_URL: 'postgres://u:p@chosen:5432/app' });
   });
 });

@@ -5,7 +5,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeployReport, Manifest } from '@lifeboat/core';
+import { chooseDatabase, type DeployReport, type Manifest } from '@lifeboat/core';
 import pg from 'pg';
 import { createKnexProject } from '../../dev/knex-project.js';
 import {
@@ -224,14 +224,14 @@ export async function knexAdapterProbe(ctx: Context): Promise<Array<{ id: string
   const saved = { DATABASE_URL: process.env.DATABASE_URL, NODE_ENV: process.env.NODE_ENV };
   Object.assign(process.env, project.env);
   const [prepared, prepareMs] = await time(() =>
-    cliAdapter.prepare({ args: ['migrate:latest'], cwd: project.dir, env: { ...process.env }, databaseUrl: ctx.url, databaseUrlSource: 'DATABASE_URL' }),
+    cliAdapter.prepare({ args: ['migrate:latest'], cwd: project.dir, env: { ...process.env }, choose: (tool) => chooseDatabase({ env: { DATABASE_URL: ctx.url } }, [tool]) }),
   ).finally(() => {
     for (const [key, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[key];
       else process.env[key] = value;
     }
   });
-  const adapter = prepared.adapter;
+  const adapter = prepared.mode === 'migrate' ? prepared.adapter : undefined;
   if (!adapter) return [];
   const client = new pg.Client({ connectionString: ctx.url });
   await client.connect();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -64,6 +65,21 @@ export function databases(base = adminUrl()) {
       made.push(name);
     },
   };
+}
+
+/**
+ * Drop the clone snapshot databases a project's store (`<dir>/.lifeboat`) names, and only
+ * those: they live beside the test databases under names of their own (lifeboat_snap_*),
+ * so dropping the test databases leaves them on the server.
+ */
+export async function dropStoreClones(dir: string, base = adminUrl()): Promise<void> {
+  const snapshots = join(dir, '.lifeboat', 'snapshots');
+  const ids = await readdir(snapshots).catch(() => [] as string[]);
+  for (const id of ids) {
+    const manifest = await readFile(join(snapshots, id, 'manifest.json'), 'utf8').catch(() => undefined);
+    const clone = manifest ? (JSON.parse(manifest) as { clone?: { database?: string } }).clone?.database : undefined;
+    if (clone) await query(base, `drop database if exists "${clone.replace(/"/g, '""')}" with (force)`);
+  }
 }
 
 /** libpq environment for psql / pg_dump from a URL. */

@@ -2,7 +2,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { type CliResult, repoRoot } from './db.js';
+import { type CliResult, dropStoreClones, repoRoot } from './db.js';
 
 /** The drizzle project every copy starts from: schema.ts, drizzle.config.ts, drizzle/ (init and seed). */
 export const drizzleFixtureDir = join(repoRoot, 'test/fixtures/drizzle');
@@ -70,6 +70,7 @@ export async function makeDrizzleProject(options: { databaseUrl: string }): Prom
       return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
     },
     async remove() {
+      await dropStoreClones(dir);
       await rm(dir, { recursive: true, force: true });
     },
   };

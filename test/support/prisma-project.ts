@@ -2,7 +2,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { type CliResult, repoRoot } from './db.js';
+import { type CliResult, dropStoreClones, repoRoot } from './db.js';
 
 /** The Prisma project every copy starts from (its files say why each odd setting is there). */
 export const prismaFixtureDir = join(repoRoot, 'test/fixtures/prisma');
@@ -82,6 +82,7 @@ export async function makePrismaProject(options: PrismaProjectOptions): Promise<
       return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
     },
     async remove() {
+      await dropStoreClones(dir);
       await rm(dir, { recursive: true, force: true });
     },
   };

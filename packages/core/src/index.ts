@@ -27,6 +27,17 @@ export { LIFEBOAT_VERSION } from './version.js';
 export { type LifeboatConfig, defineConfig } from './config/schema.js';
 export { importFile } from './config/import-file.js';
 export { loadConfig, type LoadedConfig } from './config/load.js';
+export {
+  anotherDatabaseError,
+  assertSameDatabase,
+  type ChosenDatabase,
+  chooseDatabase,
+  type DatabaseInputs,
+  type DatabaseOrigin,
+  resolveDatabase,
+  type ToolDatabase,
+} from './config/database.js';
+export { type Rehearsal, type RehearsalStep, rehearse } from './db/rehearse.js';
 export { resolveSettings, type SettingFlags, type Settings } from './config/resolve.js';
 export { type CheckResult, judged, passed } from './checks/result.js';
 export type { CliAdapter, CliAdapterInput, MigrationAdapter, MigrationRun, MigrationStatus, PreparedCommand, RunOutcome } from './guard/adapter.js';

@@ -1,30 +1,38 @@
 import { type CliAdapter, commandRun, type PreparedCommand } from '@lifeboat/core';
 import { drizzleMigrations } from './adapter.js';
-import { configFile, loadDrizzleConfig } from './config.js';
-import { resolveDatabase } from './database.js';
+import { configFile, defaultConfigFile, loadDrizzleConfig } from './config.js';
+import { drizzleToolDatabase, resolveDatabase } from './database.js';
 import { findDrizzleKit } from './kit.js';
+import { replayFailure } from './replay.js';
+
+/** Subcommands that change no database (they read it at most, or write files). */
+const PASS_THROUGH = new Set(['generate', 'check', 'up', 'drop', 'introspect', 'pull', 'export']);
 
 /**
- * `lifeboat drizzle-kit …`: `migrate` is guarded; any other subcommand runs the
- * project's own drizzle-kit as it is. Arguments are passed on untouched.
+ * `lifeboat drizzle-kit …`: `migrate` is a guarded deploy; `push` (which alters the schema
+ * to match the code, dropping what the code no longer has) leaves a restore point first;
+ * subcommands that change nothing run as they are, and any other says it is not guarded.
+ * Arguments are passed on untouched.
  */
 export const cliAdapter: CliAdapter = {
   tool: 'drizzle-kit',
-  async prepare({ args, cwd, env, databaseUrl, databaseUrlSource }): Promise<PreparedCommand> {
+  async configuredDatabase({ cwd, env }) {
+    const file = defaultConfigFile(cwd);
+    return file ? drizzleToolDatabase(await loadDrizzleConfig(file, cwd, env)) : undefined;
+  },
+  async prepare({ args, cwd, env, choose }): Promise<PreparedCommand> {
     const kit = findDrizzleKit(cwd);
     const describe = `drizzle-kit ${args.join(' ')}`;
-    if (args[0] !== 'migrate') {
-      return { guarded: false, databaseUrl: undefined, databaseUrlSource: '', run: commandRun(process.execPath, [kit, ...args], { cwd, describe }) };
-    }
+    const run = (extraEnv: Record<string, string>) => commandRun(process.execPath, [kit, ...args], { cwd, env: extraEnv, describe });
+    const subcommand = args[0];
+    // No subcommand: `drizzle-kit --help`, `drizzle-kit --version`.
+    if (subcommand === undefined || subcommand.startsWith('-') || PASS_THROUGH.has(subcommand)) return { mode: 'pass-through', run: run({}) };
+    if (subcommand !== 'migrate' && subcommand !== 'push') return { mode: 'unknown', subcommand, run: run({}) };
+
     const file = configFile(cwd, args);
-    const database = await resolveDatabase((variables) => loadDrizzleConfig(file, cwd, { ...env, ...variables }), databaseUrl, databaseUrlSource);
-    const { config } = database;
-    return {
-      guarded: true,
-      databaseUrl: database.url,
-      databaseUrlSource: database.source,
-      adapter: drizzleMigrations({ folder: config.out, table: config.migrationsTable, schema: config.migrationsSchema }),
-      run: commandRun(process.execPath, [kit, ...args], { cwd, env: database.env, describe }),
-    };
+    const { database, env: kitEnv, config } = await resolveDatabase((variables) => loadDrizzleConfig(file, cwd, { ...env, ...variables }), choose);
+    if (subcommand === 'push') return { mode: 'destructive', database, run: run(kitEnv) };
+    const migrations = drizzleMigrations({ folder: config.out, table: config.migrationsTable, schema: config.migrationsSchema });
+    return { mode: 'migrate', database, adapter: { ...migrations, explainFailure: replayFailure(config.out) }, run: run(kitEnv) };
   },
 };

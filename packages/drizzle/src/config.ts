@@ -25,14 +25,20 @@ export function configFile(cwd: string, args: string[]): string {
     if (!existsSync(file)) throw new LifeboatError('CONFIG_INVALID', `The drizzle config ${file} does not exist.`, { hint: 'Check the path given to --config.' });
     return file;
   }
-  const names = ['drizzle.config.ts', 'drizzle.config.js', 'drizzle.config.json'];
-  const found = names.map((name) => join(cwd, name)).find((file) => existsSync(file));
+  const found = defaultConfigFile(cwd);
   if (!found) {
-    throw new LifeboatError('CONFIG_INVALID', `No drizzle config in ${cwd} (drizzle-kit looks for ${names.join(', ')}).`, {
+    throw new LifeboatError('CONFIG_INVALID', `No drizzle config in ${cwd} (drizzle-kit looks for ${CONFIG_NAMES.join(', ')}).`, {
       hint: 'Run Lifeboat from the project folder, or pass --config after "drizzle-kit migrate" as you would to drizzle-kit.',
     });
   }
   return found;
+}
+
+const CONFIG_NAMES = ['drizzle.config.ts', 'drizzle.config.js', 'drizzle.config.json'];
+
+/** The config drizzle-kit finds in `cwd` without --config; undefined when there is none. */
+export function defaultConfigFile(cwd: string): string | undefined {
+  return CONFIG_NAMES.map((name) => join(cwd, name)).find((file) => existsSync(file));
 }
 
 /**

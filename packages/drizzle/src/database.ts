@@ -1,12 +1,10 @@
-import { display, LifeboatError, sameDatabase } from '@lifeboat/core';
+import { anotherDatabaseError, type ChosenDatabase, LifeboatError, sameDatabase, type ToolDatabase } from '@lifeboat/core';
 import type { DrizzleConfig } from './config.js';
 
 export interface ResolvedDatabase {
-  /** The URL drizzle-kit migrate will use. */
-  url: string | undefined;
-  /** Where it came from, for messages. */
-  source: string;
-  /** Environment for the drizzle-kit process, so that it migrates the database Lifeboat protects. */
+  /** The database drizzle-kit will work on, chosen by Lifeboat's rule. */
+  database: ChosenDatabase;
+  /** Environment for the drizzle-kit process, so that it works on the database Lifeboat protects. */
   env: Record<string, string>;
   /** The config as drizzle-kit will read it with `env`. */
   config: DrizzleConfig;
@@ -15,43 +13,47 @@ export interface ResolvedDatabase {
 /** The config evaluated with these variables set on top of the environment. */
 export type ConfigLoader = (variables: Record<string, string>) => Promise<DrizzleConfig>;
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** What drizzle.config.* names, as a tool's answer to Lifeboat's rule. */
+export function drizzleToolDatabase(config: DrizzleConfig): ToolDatabase {
+  const setting = `${config.urlSetting} in ${config.file}`;
+  const source = config.urlVariables.length > 0 ? `${config.urlVariables.join(' and ')} (read by ${setting})` : config.url ? setting : `${setting} (not set)`;
+  return { tool: 'drizzle-kit', url: config.url, source, bookkeeping: [`${config.migrationsSchema}.${config.migrationsTable}`] };
+}
 
 /**
- * The database drizzle-kit migrate will migrate, read from the config as drizzle-kit reads
- * it. `override` (--database-url, lifeboat.config, DATABASE_URL) wins, and drizzle-kit is
- * pointed at it too: through the variables the config's `dbCredentials.url` comes from,
+ * The database drizzle-kit will work on, by Lifeboat's rule (`choose`) over what the config
+ * names as drizzle-kit reads it. When the rule chose another source (--database-url,
+ * lifeboat.config, DATABASE_URL for a config whose variable is not set), drizzle-kit is
+ * pointed at it through the variables the config's `dbCredentials.url` comes from,
  * confirmed by running the config again with them set. Where that does not give the same
- * database (a fixed URL, host/port parts), a different override is refused rather than
- * migrate one database and snapshot another.
+ * database (a fixed URL, host/port parts), it is refused rather than migrate one database
+ * and snapshot another.
  */
-export async function resolveDatabase(load: ConfigLoader, override: string | undefined, overrideSource = 'the URL given to Lifeboat'): Promise<ResolvedDatabase> {
+export async function resolveDatabase(load: ConfigLoader, choose: (tool: ToolDatabase) => ChosenDatabase | undefined): Promise<ResolvedDatabase> {
   const config = await load({});
-  const setting = `${config.urlSetting} in ${config.file}`;
-  const from = config.urlVariables.length > 0 ? `${config.urlVariables.join(' and ')} (read by ${setting})` : setting;
-  if (!override) return { url: config.url, source: config.url ? from : `${setting} is not set`, env: {}, config };
-
-  if (config.url && sameDatabase(config.url, override)) {
-    return { url: override, source: overrideSource, env: Object.fromEntries(config.urlVariables.map((name) => [name, override])), config };
+  const tool = drizzleToolDatabase(config);
+  const database = choose(tool);
+  if (!database) {
+    throw new LifeboatError('URL_INVALID', `No database: ${tool.source} names none, and none was given.`, {
+      hint: 'Set the variable the config reads (DATABASE_URL), or pass --database-url before "drizzle-kit".',
+    });
   }
+  // Every variable the URL came from gets it, so drizzle-kit's own run reads the same.
+  const pointed = Object.fromEntries(config.urlVariables.map((name) => [name, database.url]));
+  if (database.origin === 'tool' || (config.url && sameDatabase(config.url, database.url))) return { database, env: pointed, config };
   if (config.urlSetting === 'dbCredentials.url') {
     // The variables holding the config's URL; with none (an unset variable), the usual one.
-    const names = config.urlVariables.length > 0 ? config.urlVariables : [...new Set([overrideSource, 'DATABASE_URL'])].filter((n) => ENV_NAME.test(n));
-    const variables = Object.fromEntries(names.map((name) => [name, override]));
+    const names = config.urlVariables.length > 0 ? config.urlVariables : ['DATABASE_URL'];
+    const variables = Object.fromEntries(names.map((name) => [name, database.url]));
     const again = await load(variables);
-    if (again.url && sameDatabase(again.url, override)) {
-      const passed = names.filter((n) => n !== overrideSource);
+    if (again.url && sameDatabase(again.url, database.url)) {
+      const passed = names.filter((n) => !(database.origin === 'environment' && n === 'DATABASE_URL'));
       return {
-        url: override,
-        source: passed.length > 0 ? `${overrideSource}, also given to drizzle-kit as ${passed.join(' and ')}` : overrideSource,
+        database: { ...database, source: passed.length > 0 ? `${database.source}, also given to drizzle-kit as ${passed.join(' and ')}` : database.source },
         env: variables,
         config: again,
       };
     }
   }
-  throw new LifeboatError(
-    'URL_INVALID',
-    `The database given to Lifeboat is not the one ${setting} names (${config.url ? display(config.url) : 'none'}); drizzle-kit would migrate the other one.`,
-    { hint: 'Make them agree (for example dbCredentials: { url: process.env.DATABASE_URL! } and set DATABASE_URL), or drop --database-url.' },
-  );
+  throw anotherDatabaseError(database, tool, 'Make them agree (for example dbCredentials: { url: process.env.DATABASE_URL! } and set DATABASE_URL), or drop ' + database.source + '.');
 }

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { assertDeployed, type DeployReport, deployWith, type DeployWithOptions, display, LifeboatError, sameDatabase } from '@lifeboat/core';
+import { assertDeployed, assertSameDatabase, type DeployReport, deployWith, type DeployWithOptions, LifeboatError } from '@lifeboat/core';
 import type { MigrationConfig } from 'drizzle-orm/migrator';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import { drizzleMigrations } from './adapter.js';
@@ -31,10 +31,10 @@ export interface GuardedMigrateOptions {
 export async function guardedMigrate(db: GuardableDatabase, config: MigrationConfig, options: GuardedMigrateOptions = {}): Promise<DeployReport> {
   const notice = options.onNotice ?? ((message: string) => process.stderr.write(`lifeboat: ${message}\n`));
   const app = appClient(db.$client, notice);
-  if (options.databaseUrl && !sameDatabase(options.databaseUrl, app.url)) {
-    throw new LifeboatError('URL_INVALID', `The database given to Lifeboat is not the one the drizzle db connects to (${display(app.url)}); migrate() would migrate the other one.`, {
-      hint: 'Drop databaseUrl, or give drizzle a client for that database.',
-    });
+  const own = { tool: 'drizzle-orm migrate()', url: app.url, source: "the drizzle db's connection" };
+  // migrate() runs on the db's own connection, whatever URL is given: another database is refused.
+  if (options.databaseUrl) {
+    assertSameDatabase({ url: options.databaseUrl, origin: 'flag', source: 'the databaseUrl given to guardedMigrate()' }, own, 'Drop databaseUrl, or give drizzle a client for that database.');
   }
   if (!options.databaseUrl && app.passwordHidden) {
     throw new LifeboatError('URL_INVALID', "The drizzle db's password is a function, so Lifeboat cannot connect as it does.", { hint: 'Pass databaseUrl.' });
@@ -58,6 +58,7 @@ export async function guardedMigrate(db: GuardableDatabase, config: MigrationCon
       afterRestore: app.afterRestore,
     },
     databaseUrl: options.databaseUrl ?? app.url,
+    databaseSource: own.source,
     ...(options.cwd ? { cwd: options.cwd } : {}),
     ...(options.lifeboatConfig ? { configFile: options.lifeboatConfig } : {}),
     ...(options.overrides ? { overrides: options.overrides } : {}),

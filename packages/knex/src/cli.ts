@@ -3,31 +3,45 @@ import { pathToFileURL } from 'node:url';
 import { type CliAdapter, commandRun, type PreparedCommand } from '@lifeboat/core';
 import type { Knex } from 'knex';
 import { knexMigrations, type ListMigrations } from './adapter.js';
-import { resolveKnexDatabase } from './database.js';
-import { findKnex, findKnexfile, readCliOptions } from './knexfile.js';
+import { knexToolDatabase, resolveKnexDatabase } from './database.js';
+import { findKnex, findKnexfile, loadKnexConfig, nearestKnexfile, readCliOptions } from './knexfile.js';
 
-const GUARDED = new Set(['migrate:latest', 'migrate:up']);
+/** Subcommands that apply migrations: the guarded deploy. */
+const MIGRATE = new Set(['migrate:latest', 'migrate:up']);
+/** Subcommands that run migrations' down(): a restore point first, no automatic rollback. */
+const DESTRUCTIVE = new Set(['migrate:rollback', 'migrate:down']);
+/** Subcommands that change no database. */
+const PASS_THROUGH = new Set(['init', 'migrate:make', 'migrate:status', 'migrate:list', 'migrate:currentVersion', 'seed:make']);
 
 /**
- * `lifeboat knex …`: `migrate:latest` and `migrate:up` are guarded; any other knex
- * subcommand runs the project's own knex as it is. Arguments are passed on untouched.
+ * `lifeboat knex …`: `migrate:latest` and `migrate:up` are guarded deploys;
+ * `migrate:rollback` and `migrate:down` leave a restore point first; subcommands that
+ * change nothing run as they are, and any other says it is not guarded. Arguments are
+ * passed on untouched.
  */
 export const cliAdapter: CliAdapter = {
   tool: 'knex',
-  async prepare({ args, cwd, env, databaseUrl, databaseUrlSource }): Promise<PreparedCommand> {
+  async configuredDatabase({ cwd, env }) {
+    const options = readCliOptions([], cwd, env);
+    const file = nearestKnexfile(options.cwd);
+    return file ? knexToolDatabase(file, options, await loadKnexConfig(file, options)) : undefined;
+  },
+  async prepare({ args, cwd, env, choose }): Promise<PreparedCommand> {
     const knex = findKnex(cwd);
     const run = (extraEnv: Record<string, string>) => commandRun(process.execPath, [knex.cli, ...args], { cwd, env: extraEnv, describe: `knex ${args.join(' ')}` });
     const subcommand = args.find((a) => /^(migrate|seed|init)/.test(a));
-    if (!subcommand || !GUARDED.has(subcommand)) return { guarded: false, databaseUrl: undefined, databaseUrlSource: '', run: run({}) };
+    // No subcommand: `knex --help`, `knex --version`.
+    if (subcommand === undefined || PASS_THROUGH.has(subcommand)) return { mode: 'pass-through', run: run({}) };
+    if (!MIGRATE.has(subcommand) && !DESTRUCTIVE.has(subcommand)) return { mode: 'unknown', subcommand, run: run({}) };
 
     const options = readCliOptions(args, cwd, env);
     const file = findKnexfile(options);
-    const database = await resolveKnexDatabase(file, options, databaseUrl, databaseUrlSource);
+    const { database, config: knexConfig, env: knexEnv } = await resolveKnexDatabase(file, options, choose);
     // Migration folders are relative to the knexfile's folder, where the knex CLI runs.
-    const migrations = { ...database.config.migrations };
+    const migrations = { ...knexConfig.migrations };
     const dirs = migrations.directory ?? './migrations';
     migrations.directory = (Array.isArray(dirs) ? dirs : [dirs]).map((d) => (isAbsolute(d) ? d : resolve(options.cwd, d)));
-    const config: Knex.Config = { ...database.config, connection: database.url, migrations };
+    const config: Knex.Config = { ...knexConfig, connection: database.url, migrations };
     const list: ListMigrations = async () => {
       const { default: createKnex } = (await import(pathToFileURL(knex.module).href)) as { default: (c: Knex.Config) => Knex };
       const instance = createKnex({ ...config, pool: { min: 0, max: 1 } });
@@ -37,12 +51,6 @@ export const cliAdapter: CliAdapter = {
         await instance.destroy();
       }
     };
-    return {
-      guarded: true,
-      databaseUrl: database.url,
-      databaseUrlSource: database.source,
-      adapter: knexMigrations(list, migrations),
-      run: run(database.env),
-    };
+    return { mode: MIGRATE.has(subcommand) ? 'migrate' : 'destructive', database, adapter: knexMigrations(list, migrations), run: run(knexEnv) };
   },
 };

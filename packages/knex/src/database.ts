@@ -1,35 +1,62 @@
-import { LifeboatError } from '@lifeboat/core';
+import { anotherDatabaseError, type ChosenDatabase, LifeboatError, sameDatabase, type ToolDatabase } from '@lifeboat/core';
 import type { Knex } from 'knex';
 import { connectionUrl } from './connection.js';
-import { loadKnexConfig, type KnexCliOptions } from './knexfile.js';
+import { type KnexCliOptions, loadKnexConfig } from './knexfile.js';
 
 export interface KnexDatabase {
-  /** The database knex will migrate. */
-  url: string;
-  source: string;
+  /** The database knex will migrate, chosen by Lifeboat's rule. */
+  database: ChosenDatabase;
   /** The config knex will use, with that database. */
   config: Knex.Config;
   /** Environment for the knex CLI so that it migrates the database Lifeboat protects. */
   env: Record<string, string>;
 }
 
+/** What the knexfile's environment names, as a tool's answer to Lifeboat's rule. */
+export function knexToolDatabase(file: string, options: KnexCliOptions, config: Knex.Config): ToolDatabase {
+  const migrations = config.migrations ?? {};
+  const table = migrations.tableName ?? 'knex_migrations';
+  const schema = migrations.schemaName ?? 'public';
+  return {
+    tool: 'knex',
+    url: namesNone(config.connection) ? undefined : connectionUrl(config.connection, file),
+    source: `the "${options.env}" connection in ${file}`,
+    bookkeeping: [`${schema}.${table}`, `${schema}.${table}_lock`],
+  };
+}
+
+/** A connection that reads a variable that is not set: `process.env.DATABASE_URL`, `{ connectionString: process.env.X }`. */
+function namesNone(connection: unknown): boolean {
+  if (connection === undefined || connection === null || connection === '') return true;
+  if (typeof connection !== 'object') return false;
+  const c = connection as { connectionString?: unknown; database?: unknown; host?: unknown };
+  return (c.connectionString === undefined || c.connectionString === '') && c.database === undefined && c.host === undefined;
+}
+
 /**
- * The database of the knexfile's environment. When Lifeboat was given another one, the
- * knex CLI must migrate that one too: the knexfile is read again with DATABASE_URL set to
- * it, and if that is how it picks its database, the CLI gets the same. Otherwise the
- * deploy is refused (passing --connection would put the password on the command line).
+ * The database of a guarded knex command, by Lifeboat's rule (`choose`). When the rule
+ * chose another source than the knexfile (--database-url, lifeboat.config, DATABASE_URL
+ * for a knexfile that names none), the knex CLI must migrate that one too: the knexfile is
+ * read again with DATABASE_URL set to it, and if that is how it picks its database, the CLI
+ * gets the same. Otherwise the command is refused (passing --connection would put the
+ * password on the command line).
  */
-export async function resolveKnexDatabase(file: string, options: KnexCliOptions, override: string | undefined, overrideSource = 'the URL given to Lifeboat'): Promise<KnexDatabase> {
+export async function resolveKnexDatabase(file: string, options: KnexCliOptions, choose: (tool: ToolDatabase) => ChosenDatabase | undefined): Promise<KnexDatabase> {
   const config = await loadKnexConfig(file, options);
-  const url = connectionUrl(config.connection, file);
-  if (override === undefined || override === url) return { url, source: `the "${options.env}" connection in ${file}`, config, env: {} };
-  const again = await withEnv({ DATABASE_URL: override }, () => loadKnexConfig(file, options));
-  if (connectionUrl(again.connection, file) === override) {
-    return { url: override, source: `${overrideSource}, given to knex as DATABASE_URL`, config: again, env: { DATABASE_URL: override } };
+  const tool = knexToolDatabase(file, options, config);
+  const database = choose(tool);
+  if (!database) {
+    throw new LifeboatError('URL_INVALID', `No database: ${tool.source} names none, and none was given.`, {
+      hint: 'Set DATABASE_URL (if the knexfile reads it), or pass --database-url before "knex".',
+    });
   }
-  throw new LifeboatError('URL_INVALID', `The database given to Lifeboat (${overrideSource}) is not the one the knexfile's "${options.env}" connection names; knex would migrate the other one.`, {
-    hint: 'Make the knexfile read process.env.DATABASE_URL, or drop --database-url / DATABASE_URL.',
-  });
+  if (database.origin === 'tool' || (tool.url !== undefined && sameDatabase(tool.url, database.url))) return { database, config, env: {} };
+  const again = await withEnv({ DATABASE_URL: database.url }, () => loadKnexConfig(file, options));
+  const url = knexToolDatabase(file, options, again).url;
+  if (url !== undefined && sameDatabase(url, database.url)) {
+    return { database: { ...database, source: `${database.source}, given to knex as DATABASE_URL` }, config: again, env: { DATABASE_URL: database.url } };
+  }
+  throw anotherDatabaseError(database, tool, `Make the knexfile's connection read process.env.DATABASE_URL, or drop ${database.source}.`);
 }
 
 async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {

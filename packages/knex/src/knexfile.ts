@@ -35,14 +35,20 @@ export function findKnexfile(options: KnexCliOptions): string {
     if (existsSync(options.knexfile)) return options.knexfile;
     throw new LifeboatError('CONFIG_INVALID', `The knexfile ${options.knexfile} does not exist.`, { hint: 'Check --knexfile.' });
   }
-  for (let dir = options.cwd; ; dir = dirname(dir)) {
-    const names = new Set(readdirSync(dir));
-    for (const ext of KNEXFILE_TYPES) if (names.has(`knexfile.${ext}`)) return join(dir, `knexfile.${ext}`);
-    if (dirname(dir) === dir) break;
-  }
+  const found = nearestKnexfile(options.cwd);
+  if (found) return found;
   throw new LifeboatError('CONFIG_INVALID', `No knexfile found from ${options.cwd} upwards.`, {
     hint: 'Run Lifeboat from the project folder, or pass --knexfile after "knex migrate:latest" as you would to knex.',
   });
+}
+
+/** The nearest knexfile.* from `dir` upwards, as the knex CLI looks for it; undefined when there is none. */
+export function nearestKnexfile(dir: string): string | undefined {
+  for (let at = dir; ; at = dirname(at)) {
+    const names = new Set(readdirSync(at));
+    for (const ext of KNEXFILE_TYPES) if (names.has(`knexfile.${ext}`)) return join(at, `knexfile.${ext}`);
+    if (dirname(at) === at) return undefined;
+  }
 }
 
 /** The knexfile's config for the environment, with knex's CLI flags over it, as the CLI resolves it. */

@@ -1,33 +1,45 @@
 import { type CliAdapter, commandRun, type PreparedCommand } from '@lifeboat/core';
 import { prismaMigrations } from './adapter.js';
-import { migrationsSchema, resolveDatabase } from './datasource.js';
-import { findPrismaCli, locateProject } from './project.js';
+import { migrationsSchema, prismaToolDatabase, resolveDatabase } from './datasource.js';
+import { findPrismaCli, locateProject, projectIn } from './project.js';
+
+/** What a `prisma …` command line is: its first word, and the second for `migrate` and `db`. */
+function subcommandOf(args: string[]): string {
+  const words = args.filter((a) => !a.startsWith('-'));
+  return ['migrate', 'db'].includes(words[0] ?? '') ? words.slice(0, 2).join(' ') : (words[0] ?? '');
+}
+
+/** Commands that change or wipe the schema on purpose: a restore point first, no automatic rollback. */
+const DESTRUCTIVE = new Set(['db push', 'migrate reset']);
+/** Commands that change no database (they read it at most, or write files). */
+const PASS_THROUGH = new Set(['', 'generate', 'validate', 'format', 'version', 'init', 'debug', 'migrate status', 'migrate diff', 'db pull']);
 
 /**
- * `lifeboat prisma …`: `migrate deploy` is guarded; any other subcommand runs the
- * project's own prisma as it is. Arguments are passed on untouched.
+ * `lifeboat prisma …`: `migrate deploy` is a guarded deploy; `db push` and `migrate reset`
+ * leave a restore point first; subcommands that change nothing run as they are, and any
+ * other says it is not guarded. Arguments are passed on untouched.
  */
 export const cliAdapter: CliAdapter = {
   tool: 'prisma',
-  async prepare({ args, cwd, env, databaseUrl, databaseUrlSource }): Promise<PreparedCommand> {
-    const guarded = args[0] === 'migrate' && args[1] === 'deploy';
-    if (!guarded) {
-      const cli = findPrismaCli(cwd);
-      return { guarded: false, databaseUrl: undefined, databaseUrlSource: '', run: commandRun(process.execPath, [cli, ...args], { cwd, describe: `prisma ${args.join(' ')}` }) };
-    }
+  async configuredDatabase({ cwd, env }) {
+    const project = await projectIn(cwd);
+    return project ? prismaToolDatabase(project, env) : undefined;
+  },
+  async prepare({ args, cwd, env, choose }): Promise<PreparedCommand> {
     const cli = findPrismaCli(cwd);
+    const describe = `prisma ${args.join(' ')}`;
+    const subcommand = subcommandOf(args);
+    const guarded = subcommand === 'migrate deploy' || DESTRUCTIVE.has(subcommand);
+    if (!guarded) {
+      const run = commandRun(process.execPath, [cli, ...args], { cwd, describe });
+      return PASS_THROUGH.has(subcommand) ? { mode: 'pass-through', run } : { mode: 'unknown', subcommand, run };
+    }
     const project = await locateProject(cwd, args);
-    const database = resolveDatabase(project, databaseUrl, env, databaseUrlSource);
-    return {
-      guarded: true,
-      databaseUrl: database.url,
-      databaseUrlSource: database.source,
-      adapter: prismaMigrations(project.migrationsDir, database.url ? migrationsSchema(database.url) : 'public'),
-      run: commandRun(process.execPath, [cli, ...args], {
-        cwd,
-        env: database.env,
-        describe: `prisma ${args.join(' ')}`,
-      }),
-    };
+    const { database, env: prismaEnv } = resolveDatabase(project, env, choose);
+    const adapter = prismaMigrations(project.migrationsDir, migrationsSchema(database.url));
+    const run = commandRun(process.execPath, [cli, ...args], { cwd, env: prismaEnv, describe });
+    if (subcommand === 'migrate deploy') return { mode: 'migrate', database, adapter, run };
+    // `migrate reset` re-applies the migrations: the adapter says which were applied before and after. `db push` keeps no migrations.
+    return { mode: 'destructive', database, ...(subcommand === 'migrate reset' ? { adapter } : {}), run };
   },
 };

@@ -1,4 +1,4 @@
-import { assertDeployed, type DeployReport, type DeployWithOptions, deployWith, LifeboatError } from '@lifeboat/core';
+import { assertDeployed, chooseDatabase, type DeployReport, type DeployWithOptions, deployWith, LifeboatError, loadConfig } from '@lifeboat/core';
 import { cliAdapter } from './cli.js';
 
 export interface GuardedMigrateOptions {
@@ -22,14 +22,16 @@ export interface GuardedMigrateOptions {
  */
 export async function guardedMigrate(options: GuardedMigrateOptions = {}): Promise<DeployReport> {
   const cwd = options.cwd ?? process.cwd();
-  const prepared = await cliAdapter.prepare({ args: ['migrate', 'deploy', ...(options.args ?? [])], cwd, env: process.env, databaseUrl: options.databaseUrl });
-  if (!prepared.databaseUrl) {
-    throw new LifeboatError('URL_INVALID', `No database URL: ${prepared.databaseUrlSource}.`, { hint: 'Set DATABASE_URL or pass databaseUrl.' });
-  }
+  // The rule as the CLI applies it: databaseUrl (as --database-url), lifeboat.config, Prisma's own, DATABASE_URL.
+  const loaded = await loadConfig(cwd, options.lifeboatConfig);
+  const inputs = { flag: options.databaseUrl, config: { url: loaded.config.databaseUrl, file: loaded.file }, env: process.env };
+  const prepared = await cliAdapter.prepare({ args: ['migrate', 'deploy', ...(options.args ?? [])], cwd, env: process.env, choose: (tool) => chooseDatabase(inputs, [tool]) });
+  if (prepared.mode !== 'migrate') throw new LifeboatError('INTERNAL', `prisma migrate deploy was prepared as ${prepared.mode}.`);
   const report = await deployWith({
-    ...(prepared.adapter ? { adapter: prepared.adapter } : {}),
+    adapter: prepared.adapter,
     run: prepared.run,
-    databaseUrl: prepared.databaseUrl,
+    databaseUrl: prepared.database.url,
+    databaseSource: prepared.database.source,
     cwd,
     ...(options.lifeboatConfig ? { configFile: options.lifeboatConfig } : {}),
     ...(options.overrides ? { overrides: options.overrides } : {}),

@@ -62,6 +62,13 @@ export async function locateProject(cwd: string, args: string[]): Promise<Prisma
   return { cwd, config, schemaFile, migrationsDir };
 }
 
+/** The Prisma project in `cwd` as `prisma` finds it with no arguments; undefined when there is no config file and no schema there. */
+export async function projectIn(cwd: string): Promise<PrismaProject | undefined> {
+  const config = CONFIG_NAMES.some((name) => existsSync(join(cwd, name)));
+  const schema = [packageJsonSchema(cwd), join(cwd, 'prisma', 'schema.prisma'), join(cwd, 'schema.prisma'), join(cwd, 'prisma', 'schema')].some((p) => p !== undefined && existsSync(p));
+  return config || schema ? locateProject(cwd, []) : undefined;
+}
+
 function packageJsonSchema(cwd: string): string | undefined {
   try {
     const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as { prisma?: { schema?: string } };

@@ -8,24 +8,31 @@ import { formatBytes, formatCount, formatDuration, type Output } from './output.
 export function printDeployReport(out: Output, report: DeployReport): void {
   out.document(report);
   const t = report.timings;
+  // The whole command when the CLI measured it (from the process's start), else the pipeline's.
+  const whole = t.commandMs ?? t.totalMs;
+  const destructive = report.outcome === 'destructive-applied' || report.outcome === 'destructive-failed';
   out.line('');
   out.line(`lifeboat: ${report.command} on "${report.database}": ${OUTCOMES[report.outcome].headline} (exit ${report.exitCode})`);
   if (report.outcome === 'nothing-pending') {
-    out.line(`  no snapshot taken; Lifeboat's overhead over the bare command: ${formatDuration(t.totalMs - t.migrateMs)}`);
+    out.line(`  no snapshot taken; Lifeboat's overhead over the bare command: ${formatDuration(whole - t.migrateMs)}`);
     return;
   }
-  if (report.pending !== undefined) {
+  if (destructive) {
+    if (report.unapplied && report.unapplied.length > 0) out.line(`  migrations  no longer applied: ${report.unapplied.join(', ')}`);
+  } else if (report.pending !== undefined) {
     const migrated = report.migrated ?? [];
     out.line(`  migrations  ${report.pending.length} pending, ${migrated.length} applied${migrated.length > 0 ? `: ${migrated.join(', ')}` : ''}`);
   }
   if (report.tool.exitCode !== 0) out.line(`  tool        ${report.tool.error ?? `exited with code ${report.tool.exitCode}`}`);
+  if (report.tool.cause) out.line(`  cause       ${report.tool.cause}`);
   if (report.snapshot) {
-    const kept = report.outcome === 'applied' ? 'kept as the restore point' : 'kept';
+    const kept = report.outcome === 'applied' || destructive ? 'kept as the restore point' : 'kept';
     out.line(`  snapshot    ${report.snapshot.id} (${report.snapshot.strategy}, ${formatBytes(report.snapshot.sizeBytes)}), ${kept}`);
   }
   if (report.restore && report.checks.length > 0) out.line('  checks      (of the database as the migration left it, before the rollback)');
+  if (destructive && report.checks.length > 0) out.line('  checks      (what the command changed against the restore point: reported, not rolled back)');
   report.checks.forEach((check, i) => {
-    out.line(`  ${i === 0 && !report.restore ? 'checks    ' : '          '}  ${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.summary}`);
+    out.line(`  ${i === 0 && !report.restore && !destructive ? 'checks    ' : '          '}  ${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.summary}`);
     for (const problem of check.problems) out.line(`                     - ${problem}`);
     for (const allowed of check.allowed) out.line(`                     - allowed: ${allowed}`);
     for (const note of check.notes ?? []) out.line(`                     - ${note}`);
@@ -43,7 +50,8 @@ export function printDeployReport(out: Output, report: DeployReport): void {
   }
   out.line(
     `  timings     lock ${formatDuration(t.lockMs)} · pending ${formatDuration(t.pendingMs)} · snapshot ${formatDuration(t.snapshotMs)} · ` +
-      `migrate ${formatDuration(t.migrateMs)} · checks ${formatDuration(t.checksMs)}${t.restoreMs > 0 ? ` · restore ${formatDuration(t.restoreMs)}` : ''} · total ${formatDuration(t.totalMs)}`,
+      `migrate ${formatDuration(t.migrateMs)} · checks ${formatDuration(t.checksMs)}${t.restoreMs > 0 ? ` · restore ${formatDuration(t.restoreMs)}` : ''} · ` +
+      `whole command ${formatDuration(whole)} (${formatDuration(whole - t.migrateMs)} over the tool)`,
   );
 }
 

@@ -43,12 +43,51 @@ export function classOf(classes: Record<string, DataClass>, table: { schema: str
   return classes[`${table.schema}.${table.name}`] ?? classes[table.name] ?? (table.parent ? (classes[table.parent] ?? classes[parentName!]) : undefined) ?? 'critical';
 }
 
+/** Retention without a setting: bounded, so that neither the store nor the server fills up by itself. */
+export const DEFAULT_RETENTION = { keep: 10, keepOnServer: 3 } as const satisfies RetentionPolicy;
+
 export interface SettingFlags {
   store?: string | undefined;
   strategy?: StrategyName | undefined;
   /** --no-rollback */
   rollback?: boolean | undefined;
   allowDataLoss?: boolean | undefined;
+  /** prune's --keep, --max-age, --keep-daily/weekly/monthly, --keep-on-server: over the config's retention. */
+  keep?: number | undefined;
+  maxAgeDays?: number | undefined;
+  daily?: number | undefined;
+  weekly?: number | undefined;
+  monthly?: number | undefined;
+  keepOnServer?: number | undefined;
+}
+
+const RULES = ['keep', 'maxAgeDays', 'daily', 'weekly', 'monthly'] as const;
+
+/**
+ * The local store's retention: flags over the config, key by key; the default count
+ * (keep 10) only when neither names any rule, and the default bound on copies on the
+ * server always unless one is named.
+ */
+function retentionOf(config: LifeboatConfig['retention'], flags: SettingFlags): RetentionPolicy {
+  const policy = rulesOf({ ...config, ...definedOnly(flags) });
+  return {
+    ...(RULES.some((rule) => policy[rule] !== undefined) ? policy : { ...policy, keep: DEFAULT_RETENTION.keep }),
+    keepOnServer: flags.keepOnServer ?? config?.keepOnServer ?? DEFAULT_RETENTION.keepOnServer,
+  };
+}
+
+/** The remote's retention: as configured, no default (a remote keeps everything until told otherwise). */
+function rulesOf(config: Partial<Record<(typeof RULES)[number], number | undefined>> | undefined): RetentionPolicy {
+  const policy: RetentionPolicy = {};
+  for (const key of RULES) {
+    const value = config?.[key];
+    if (value !== undefined) policy[key] = value;
+  }
+  return policy;
+}
+
+function definedOnly(flags: SettingFlags): Partial<Record<(typeof RULES)[number], number>> {
+  return Object.fromEntries(RULES.flatMap((rule) => (flags[rule] !== undefined ? [[rule, flags[rule]]] : [])));
 }
 
 export function resolveSettings(loaded: LoadedConfig, flags: SettingFlags, cwd: string): Settings {
@@ -63,7 +102,7 @@ export function resolveSettings(loaded: LoadedConfig, flags: SettingFlags, cwd: 
     onFailure: flags.rollback === false ? 'keep' : (config.onFailure ?? 'rollback'),
     lockTimeoutMs: (config.lockTimeoutSeconds ?? 600) * 1000,
     countBudgetMs,
-    retention: retentionPolicy(config.retention),
+    retention: retentionOf(config.retention, flags),
     checks: {
       migrations: checks.migrations ?? true,
       invalidIndexes: checks.invalidIndexes ?? true,
@@ -93,7 +132,7 @@ export function resolveSettings(loaded: LoadedConfig, flags: SettingFlags, cwd: 
       ...(config.remote.region ? { region: config.remote.region } : {}),
       ...(config.remote.forcePathStyle !== undefined ? { forcePathStyle: config.remote.forcePathStyle } : {}),
       push: config.remote.push ?? 'manual',
-      retention: retentionPolicy(config.remote.retention),
+      retention: rulesOf(config.remote.retention),
     },
     encryption: config.encryption && {
       recipients: config.encryption.recipients ?? [],
@@ -104,10 +143,3 @@ export function resolveSettings(loaded: LoadedConfig, flags: SettingFlags, cwd: 
   };
 }
 
-function retentionPolicy(config: LifeboatConfig['retention']): RetentionPolicy {
-  const policy: RetentionPolicy = {};
-  for (const key of ['keep', 'maxAgeDays', 'daily', 'weekly', 'monthly'] as const) {
-    if (config?.[key] !== undefined) policy[key] = config[key];
-  }
-  return policy;
-}

@@ -70,7 +70,14 @@ export const configSchema = z
       .optional(),
     /** What a failed deploy does: restore the snapshot (default) or leave the database as the migration left it. */
     onFailure: z.enum(['rollback', 'keep']).optional(),
-    retention: retentionSchema.optional(),
+    /**
+     * Default: keep the newest 10 snapshots (unless another rule is given), and at most 3 full
+     * copies per database on the server (clone snapshots and replaced databases together).
+     */
+    retention: retentionSchema
+      .extend({ keepOnServer: z.number().int().nonnegative().optional() })
+      .strict()
+      .optional(),
     /**
      * The off-site copy: `s3://bucket/prefix` (AWS S3 and S3-compatible services) or
      * `file:///path`. Credentials come from the AWS SDK's own chain (environment, profile,

@@ -37,11 +37,15 @@ export function partsUrl(parts: ConnectionParts): string {
   return `postgres://${auth}${hostPart}:${parts.port ?? 5432}/${encodeURIComponent(parts.database ?? '')}${query}`;
 }
 
-/** Both URLs reach the same database: same host, port and database name (users may differ). */
+/**
+ * Both URLs name the same database, the one rule for it: the same host, port, database and
+ * user once each URL is resolved (default port 5432, default user $PGUSER, else postgres).
+ * Query parameters (sslmode, schema) and passwords do not make another database.
+ */
 export function sameDatabase(a: string, b: string): boolean {
   const x = parseDatabaseUrl(a);
   const y = parseDatabaseUrl(b);
-  return x.host.toLowerCase() === y.host.toLowerCase() && x.port === y.port && x.database === y.database;
+  return x.host.toLowerCase() === y.host.toLowerCase() && x.port === y.port && x.database === y.database && x.user === y.user;
 }
 
 /** For messages: the URL without its password. */

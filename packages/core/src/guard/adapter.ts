@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { CheckResult } from '../checks/result.js';
+import type { ChosenDatabase, ToolDatabase } from '../config/database.js';
 
 /** Where a tool's migrations stand, both read in one look at its migration table. */
 export interface MigrationStatus {
@@ -20,6 +21,12 @@ export interface MigrationAdapter {
   status(client: pg.Client): Promise<MigrationStatus>;
   /** After a run: no failed or unfinished rows in the migration table, every migration applied. */
   checkBookkeeping(client: pg.Client): Promise<CheckResult>;
+  /**
+   * For a tool that fails without saying why (drizzle-kit 0.31): find the cause, on a
+   * database as it was before the deploy, without changing it. `pending` is what the tool
+   * was to run. One line, or undefined when nothing can be said.
+   */
+  explainFailure?(client: pg.Client, pending: string[]): Promise<string | undefined>;
 }
 
 /** The migration itself: a CLI process, or a function in the app's own process (programmatic hooks). */
@@ -45,16 +52,24 @@ export interface RunOutcome {
   exitCode: number;
   /** A one-line reason when it failed and there is more to say than the exit code. */
   error?: string;
+  /** What the adapter found afterwards when the tool said nothing (`explainFailure`). */
+  cause?: string;
 }
 
 /**
- * How `lifeboat <tool> …` hands a command line to an adapter package: it resolves the
- * database the way the tool does and says whether this invocation migrates (guarded)
- * or is another subcommand (run as it is).
+ * How `lifeboat <tool> …` hands a command line to an adapter package. The adapter knows
+ * its tool's subcommands and configuration; the core decides the database (`choose`, the
+ * one rule) and runs the pipeline.
  */
 export interface CliAdapter {
   /** The word after `lifeboat`: "prisma", "knex", "drizzle-kit". */
   tool: string;
+  /**
+   * What the tool's own configuration in `cwd` names, read as the tool reads it when given
+   * no arguments; undefined when the project has no configuration for this tool. Recovery
+   * commands ask it, so that they find the database the deploys protect.
+   */
+  configuredDatabase(input: { cwd: string; env: NodeJS.ProcessEnv }): Promise<ToolDatabase | undefined>;
   prepare(input: CliAdapterInput): Promise<PreparedCommand>;
 }
 
@@ -63,20 +78,25 @@ export interface CliAdapterInput {
   args: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
-  /** --database-url / config / DATABASE_URL, when Lifeboat was given one: the tool must use it too. */
-  databaseUrl: string | undefined;
-  /** Where that URL came from, for messages: "--database-url", "lifeboat.config", "DATABASE_URL". */
-  databaseUrlSource?: string;
+  /**
+   * The rule (`chooseDatabase`) with what Lifeboat was given: call it with what the tool's
+   * configuration names. When it chooses another source, the adapter points the tool at
+   * that database (the variables its configuration reads) or refuses (`anotherDatabaseError`).
+   */
+  choose(tool: ToolDatabase): ChosenDatabase | undefined;
 }
 
-export interface PreparedCommand {
-  /** false: not a migration (e.g. `prisma generate`): run it as it is, no snapshot. */
-  guarded: boolean;
-  /** The database the tool will migrate, as the tool resolves it. */
-  databaseUrl: string | undefined;
-  /** Where the URL came from, for messages: "prisma.config.ts", "DATABASE_URL in .env". */
-  databaseUrlSource: string;
-  /** Present when guarded. */
-  adapter?: MigrationAdapter;
-  run: MigrationRun;
-}
+/** What an invocation is, by the adapter's knowledge of its tool's subcommands. */
+export type PreparedCommand =
+  /** Applies migrations (`migrate deploy`, `migrate:latest`): the guarded deploy, rolled back when it fails. */
+  | { mode: 'migrate'; database: ChosenDatabase; adapter: MigrationAdapter; run: MigrationRun }
+  /**
+   * Changes or wipes the schema on purpose (`db push`, `migrate reset`, `migrate:rollback`):
+   * a snapshot first, recorded as a restore point, and no automatic rollback. `adapter`,
+   * when given, records which migrations were applied before and after.
+   */
+  | { mode: 'destructive'; database: ChosenDatabase; adapter?: MigrationAdapter; run: MigrationRun }
+  /** Changes no database (`generate`, `migrate:status`): run as it is. */
+  | { mode: 'pass-through'; run: MigrationRun }
+  /** A subcommand the adapter does not know: run as it is, with one line saying it is not guarded. */
+  | { mode: 'unknown'; subcommand: string; run: MigrationRun };

@@ -4,7 +4,7 @@ import type { Settings } from '../config/resolve.js';
 import { withClient } from '../db/connect.js';
 import { canCreateDatabases } from '../db/databases.js';
 import type { DatabaseTarget } from '../db/target.js';
-import { LifeboatError } from '../errors.js';
+import { ERROR_CODES, LifeboatError } from '../errors.js';
 import { failpoint } from '../failpoint.js';
 import type { StartProgress } from '../progress.js';
 import { type AppWrites, appWritesCounter } from '../recovery/app-writes.js';
@@ -35,6 +35,8 @@ export interface DeployReport {
   pending: string[] | undefined;
   /** Migrations recorded as applied by this run. */
   migrated: string[] | undefined;
+  /** Migrations applied before this run and not after it (a destructive command's rollback or reset). */
+  unapplied?: string[] | undefined;
   snapshot: { id: string; strategy: Manifest['strategy']; strategyReason: string; sizeBytes: number; cloneDatabase?: string } | undefined;
   checks: CheckResult[];
   restore: RestoreResult | undefined;
@@ -45,7 +47,17 @@ export interface DeployReport {
   /** When the deploy began waiting for the lock, and when it got it (ISO). */
   startedAt: string;
   lockedAt: string;
-  timings: { lockMs: number; pendingMs: number; snapshotMs: number; migrateMs: number; checksMs: number; restoreMs: number; totalMs: number };
+  timings: {
+    lockMs: number;
+    pendingMs: number;
+    snapshotMs: number;
+    migrateMs: number;
+    checksMs: number;
+    restoreMs: number;
+    totalMs: number;
+    /** The whole command from its process's start (set by the CLI): what a user waits for over the bare tool's `migrateMs`. */
+    commandMs?: number;
+  };
 }
 
 export interface GuardedDeployOptions {
@@ -54,6 +66,13 @@ export interface GuardedDeployOptions {
   settings: Settings;
   /** Without an adapter (`lifeboat run -- …`) nothing is known to be pending: a snapshot is always taken. */
   adapter?: MigrationAdapter;
+  /**
+   * The command changes or wipes the schema on purpose (`prisma migrate reset`, `knex
+   * migrate:rollback`, `drizzle-kit push`): the snapshot is taken whatever is pending and
+   * recorded as the restore point before the command runs; the checks say what went and
+   * nothing is rolled back by itself (`lifeboat rollback` does it when asked).
+   */
+  destructive?: boolean;
   run: MigrationRun;
   output?: 'inherit' | 'stderr';
   /** Lines for people as the deploy goes (phases, choices, waits). */
@@ -113,7 +132,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     }
     timings.pendingMs = Date.now() - pendingStart;
 
-    if (report.pending !== undefined && report.pending.length === 0) {
+    if (report.pending !== undefined && report.pending.length === 0 && !options.destructive) {
       notice('nothing pending: running the tool without a snapshot');
       const migrateStart = Date.now();
       report.tool = await runMigration(run, signal, options.output ?? 'inherit');
@@ -122,9 +141,9 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       report.exitCode = exitCodeOf(report.outcome, report.tool.exitCode);
       return await finish(report, store, started);
     }
-    if (report.pending) notice(`${report.pending.length} pending: ${report.pending.join(', ')}`);
+    if (report.pending && !options.destructive) notice(`${report.pending.length} pending: ${report.pending.join(', ')}`);
     if (signal.aborted) throw interrupted();
-    if (settings.onFailure === 'rollback') await assertCanRestore(lock);
+    if (settings.onFailure === 'rollback' && !options.destructive) await assertCanRestore(lock);
     const snapshotId = newSnapshotId();
     intent = await beginIntent(store, { operation: 'deploy', database: target.database, server: `${target.host}:${target.port}`, locked: true, deploy: report.id, phase: 'snapshotting', snapshot: snapshotId });
 
@@ -157,6 +176,10 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       ...(manifest.clone ? { cloneDatabase: manifest.clone.database } : {}),
     };
     notice(`snapshot ${manifest.id} (${manifest.strategy}) taken; running ${run.describe}`);
+    if (options.destructive) {
+      await appendJournal(store, { event: 'restore-point', deploy: report.id, snapshot: manifest.id, database: target.database });
+      notice(`${run.describe} destroys on purpose: snapshot ${manifest.id} is the restore point (\`lifeboat rollback\` returns to it); nothing is rolled back by itself`);
+    }
     await failpoint('deploy:after-snapshot');
     if (signal.aborted) throw interrupted();
 
@@ -175,10 +198,13 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     const checksStart = Date.now();
     try {
       await withClient(target, target.database, async (client) => {
-        report.checks = (await runChecks(client, manifest, settings.checks, adapter)).results;
+        // After a destructive command, migrations no longer applied are its purpose, not a bookkeeping fault.
+        report.checks = (await runChecks(client, manifest, settings.checks, options.destructive ? undefined : adapter)).results;
         if (adapter && appliedBefore) {
           const before = new Set(appliedBefore);
-          report.migrated = (await adapter.status(client)).applied.filter((m) => !before.has(m));
+          const after = (await adapter.status(client)).applied;
+          report.migrated = after.filter((m) => !before.has(m));
+          if (options.destructive) report.unapplied = appliedBefore.filter((m) => !after.includes(m));
         }
       });
     } catch (error) {
@@ -187,6 +213,13 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     }
     timings.checksMs = Date.now() - checksStart;
     await failpoint('deploy:after-checks');
+
+    if (options.destructive) {
+      // The restore point is recorded; what went is in the checks. The tool's exit code stands.
+      report.outcome = report.tool.exitCode === 0 && !signal.aborted ? 'destructive-applied' : 'destructive-failed';
+      report.exitCode = signal.aborted ? ERROR_CODES.INTERRUPTED.exit : exitCodeOf(report.outcome, report.tool.exitCode);
+      return await finish(report, store, started);
+    }
 
     const failure: DeployOutcome | undefined = signal.aborted
       ? 'interrupted-rolled-back'
@@ -205,6 +238,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
         notice(`the tool failed and no transaction committed on the server while it ran: the database is unchanged, nothing to restore`);
         report.outcome = 'migration-failed-unchanged';
         report.exitCode = exitCodeOf(report.outcome, report.tool.exitCode);
+        await explainFailure(report, adapter, target, notice);
         return await finish(report, store, started);
       }
     }
@@ -234,6 +268,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       report.appWrites = await appWrites.kept(report.restore.replaced);
       report.outcome = failure;
       report.exitCode = exitCodeOf(failure, report.tool.exitCode);
+      if (failure === 'migration-failed-rolled-back') await explainFailure(report, adapter, target, notice);
     } catch (error) {
       report.outcome = 'rollback-failed';
       report.exitCode = exitCodeOf(report.outcome, report.tool.exitCode);
@@ -258,6 +293,21 @@ async function finish(report: DeployReport, store: Store, started: number): Prom
     await appendJournal(store, { event: 'deploy', ...report }).catch(() => {});
   }
   return report;
+}
+
+/**
+ * The tool failed without saying why: its adapter looks for the cause, on the database as
+ * it was before the deploy (restored, or never changed). What it finds is a finding, not a
+ * failure of the deploy: an error looking is a notice.
+ */
+async function explainFailure(report: DeployReport, adapter: MigrationAdapter | undefined, target: DatabaseTarget, notice: (message: string) => void): Promise<void> {
+  if (!adapter?.explainFailure || report.tool.exitCode === 0) return;
+  try {
+    const cause = await withClient(target, target.database, (client) => adapter.explainFailure!(client, report.pending ?? []));
+    if (cause) report.tool.cause = cause;
+  } catch (error) {
+    notice(`could not look for the cause of the failure: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /** Rolling back needs CREATEDB and a maintenance database (the lock's session is on one if it can be). */

@@ -3,7 +3,8 @@ import { ERROR_CODES, type ErrorCode } from '../errors.js';
 /**
  * Every way a guarded deploy ends, in one table: the error code it exits (and throws,
  * from the programmatic hooks) with, and the headline of its report. Without a code it
- * exits 0 (applied) or with the tool's own code (nothing pending).
+ * exits 0 (applied) or with the tool's own code (nothing pending, a destructive command);
+ * a hook that must fail throws those as DEPLOY_FAILED_KEPT (the database as the tool left it).
  */
 export const OUTCOMES = {
   /** Migrated, checks passed, the snapshot kept as the restore point. */
@@ -22,6 +23,10 @@ export const OUTCOMES = {
   'failed-kept': { code: 'DEPLOY_FAILED_KEPT', headline: 'FAILED; the database was left as it is (onFailure: keep)' },
   /** Failed, and the restore failed too: see the report's `recovery`. */
   'rollback-failed': { code: 'ROLLBACK_FAILED', headline: 'FAILED, and the ROLLBACK FAILED too' },
+  /** A command that destroys on purpose ran; what went is in the checks, and the snapshot before it is the restore point. */
+  'destructive-applied': { code: undefined, headline: 'done; it removes on purpose, so nothing was rolled back (`lifeboat rollback` returns to the restore point before it)' },
+  /** A command that destroys on purpose failed; as for every destructive command, nothing was rolled back. */
+  'destructive-failed': { code: undefined, headline: 'FAILED; nothing was rolled back (`lifeboat rollback` returns to the restore point before it)' },
 } as const satisfies Record<string, { code: ErrorCode | undefined; headline: string }>;
 
 export type DeployOutcome = keyof typeof OUTCOMES;
@@ -30,5 +35,5 @@ export type DeployOutcome = keyof typeof OUTCOMES;
 export function exitCodeOf(outcome: DeployOutcome, toolExit: number): number {
   const { code } = OUTCOMES[outcome];
   if (code) return ERROR_CODES[code].exit;
-  return outcome === 'nothing-pending' ? toolExit : 0;
+  return outcome === 'applied' ? 0 : toolExit;
 }

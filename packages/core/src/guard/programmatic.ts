@@ -1,3 +1,4 @@
+import { assertSameDatabase, chooseDatabase } from '../config/database.js';
 import { loadConfig } from '../config/load.js';
 import { resolveSettings, type SettingFlags } from '../config/resolve.js';
 import { parseDatabaseUrl } from '../db/target.js';
@@ -10,8 +11,10 @@ import { OUTCOMES } from './outcome.js';
 export interface DeployWithOptions {
   adapter?: MigrationAdapter;
   run: MigrationRun;
-  /** The database the migration runs against. */
+  /** The database the migration runs against: the app's connection, or what the tool resolved. */
   databaseUrl: string;
+  /** Where that URL comes from, for messages ("the Knex instance's connection"). */
+  databaseSource?: string;
   /** The project folder: where lifeboat.config.* and the store are found. Default: process.cwd(). */
   cwd?: string;
   /** A lifeboat.config file to use instead of looking for one in `cwd`. */
@@ -31,6 +34,10 @@ export async function deployWith(options: DeployWithOptions): Promise<DeployRepo
   const cwd = options.cwd ?? process.cwd();
   const loaded = await loadConfig(cwd, options.configFile);
   const settings = resolveSettings(loaded, options.overrides ?? {}, cwd);
+  // The rule puts lifeboat.config's databaseUrl before what the tool or the app's connection names;
+  // a hook cannot point the app elsewhere, so a config naming another database is refused.
+  const configured = chooseDatabase({ config: { url: settings.databaseUrl, file: loaded.file }, env: {} }, []);
+  if (configured) assertSameDatabase(configured, { tool: 'the migration', url: options.databaseUrl, source: options.databaseSource ?? 'the database the migration runs against' });
   return guardedDeploy({
     target: parseDatabaseUrl(options.databaseUrl),
     store: openStore(settings.store),
@@ -42,12 +49,12 @@ export async function deployWith(options: DeployWithOptions): Promise<DeployRepo
   });
 }
 
-
 /** For hooks that must fail like the migration they wrap: throw unless the deploy went through. */
 export function assertDeployed(report: DeployReport): DeployReport {
-  if (report.outcome === 'applied' || (report.outcome === 'nothing-pending' && report.exitCode === 0)) return report;
+  if (report.outcome === 'applied' || report.outcome === 'destructive-applied' || (report.outcome === 'nothing-pending' && report.exitCode === 0)) return report;
   const detail = report.checks.filter((c) => !c.ok).flatMap((c) => c.problems).slice(0, 3).join('; ');
-  const error = new LifeboatError(OUTCOMES[report.outcome].code ?? 'DEPLOY_FAILED_KEPT', `${report.command}: ${report.outcome}${report.tool.error ? ` (${report.tool.error})` : ''}${detail ? `: ${detail}` : ''}.`, {
+  const why = [report.tool.error, report.tool.cause].filter(Boolean).join(': ');
+  const error = new LifeboatError(OUTCOMES[report.outcome].code ?? 'DEPLOY_FAILED_KEPT', `${report.command}: ${report.outcome}${why ? ` (${why})` : ''}${detail ? `: ${detail}` : ''}.`, {
     hint: report.recovery ? report.recovery.steps.join(' ') : 'The database is as it was before the deploy; fix the migration and deploy again.',
   });
   Object.assign(error, { report });

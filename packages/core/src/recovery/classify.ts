@@ -17,8 +17,12 @@ const CONFIGURATION = /(^|_)(settings?|config|configuration|feature_flags?|flags
 /**
  * Propose a data class for every table from what the catalogs say (unlogged tables,
  * materialized views, names, sizes). It only proposes: the user pastes what they agree with.
+ * The migrate tools' bookkeeping tables (`schema.table`, as their adapters name them) are
+ * left out: they are neither data nor a class's to decide (knex_migrations_lock is no
+ * ephemeral lock table).
  */
-export async function classify(client: pg.Client): Promise<ClassProposal[]> {
+export async function classify(client: pg.Client, options: { bookkeeping?: string[] } = {}): Promise<ClassProposal[]> {
+  const bookkeeping = new Set(options.bookkeeping ?? []);
   const { rows } = await client.query<{ schema: string; name: string; relkind: string; persistence: string; rows: number; bytes: string; parent: boolean }>(
     `select n.nspname as schema, c.relname as name, c.relkind::text as relkind, c.relpersistence::text as persistence,
             c.reltuples::float8 as rows, pg_total_relation_size(c.oid)::text as bytes, c.relispartition as parent
@@ -27,7 +31,7 @@ export async function classify(client: pg.Client): Promise<ClassProposal[]> {
         and n.nspname not like 'pg\\_%' and n.nspname <> 'information_schema'
       order by 1, 2`,
   );
-  return rows.map((r) => {
+  return rows.filter((r) => !bookkeeping.has(`${r.schema}.${r.name}`)).map((r) => {
     const [dataClass, reason] =
       r.relkind === 'm'
         ? (['derived', 'materialized view: recomputed by REFRESH'] as const)
@@ -45,13 +49,16 @@ export async function classify(client: pg.Client): Promise<ClassProposal[]> {
 }
 
 /** The proposals as a `classes` block to paste into lifeboat.config.ts (critical tables are the default). */
-export function classesSnippet(proposals: ClassProposal[]): string {
+export function classesSnippet(proposals: ClassProposal[], bookkeeping: string[] = []): string {
   const named = proposals.filter((p) => p.class !== 'critical');
   const rows = (p: ClassProposal) => (p.rows < 0 ? 'rows unknown (never analyzed)' : `~${p.rows.toLocaleString('en-US')} rows`);
   const lines = named.map((p) => `    '${p.table}': '${p.class}', // ${p.reason}; ${rows(p)}, ${(p.bytes / 1e6).toFixed(1)} MB`);
   return [
     '// lifeboat.config.ts: proposed by `lifeboat classify`. Tables not listed are critical.',
     '// Snapshots keep the schema of every table, and the data of derived and ephemeral ones only with --all-data.',
+    ...(bookkeeping.length > 0 ? [`// The migrate tools' own tables are left as they are: ${bookkeeping.join(', ')}.`] : []),
+    "import { defineConfig } from '@lifeboat/core';",
+    '',
     'export default defineConfig({',
     '  classes: {',
     ...(lines.length > 0 ? lines : ['    // nothing but critical tables found']),

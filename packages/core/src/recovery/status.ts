@@ -1,4 +1,6 @@
+import type pg from 'pg';
 import type { Settings } from '../config/resolve.js';
+import { byNewest, databaseSizes, replacedDatabases } from '../db/server-copies.js';
 import { sizeOf } from '../store/files.js';
 import { type JournalEntry, readJournal } from '../store/journal.js';
 import type { Manifest } from '../store/manifest.js';
@@ -18,9 +20,25 @@ export interface StatusReport {
   newestGoodSnapshot: { id: string; createdAt: string; ageSeconds: number } | undefined;
   newestDrill: { at: string; snapshot: string; ok: boolean; restoreSeconds: number | undefined; error: string | undefined } | undefined;
   store: { path: string; snapshots: number; bytesOnDisk: number; bytesOnServer: number; withoutManifest: StoreListing['withoutManifest'] };
+  /**
+   * This database's full copies on the server, newest first, with their sizes: its clone
+   * snapshots and the databases restores replaced (counted by retention's keepOnServer).
+   * Undefined without a database; `error` when the server could not be asked.
+   */
+  onServer: { copies: ServerCopy[]; bytes: number; error?: string } | undefined;
   retention: Settings['retention'];
   objectives: { rpo: Objective | undefined; rto: Objective | undefined };
   ok: boolean;
+}
+
+export interface ServerCopy {
+  name: string;
+  kind: 'clone snapshot' | 'replaced database';
+  /** The snapshot it holds (clone snapshots). */
+  snapshot?: string;
+  createdAt: string;
+  /** undefined: the database is gone from the server. */
+  bytes: number | undefined;
 }
 
 /** A snapshot is good once a verify or a drill passed on it after it was written. */
@@ -35,8 +53,11 @@ export function verifiedSnapshots(journal: JournalEntry[], snapshots: Manifest[]
   return good;
 }
 
-/** Where recovery stands: newest snapshot and drill, the store, and whether the objectives hold. */
-export async function recoveryStatus(store: Store, settings: Settings, database: string | undefined, now = new Date()): Promise<StatusReport> {
+/**
+ * Where recovery stands: newest snapshot and drill, the store, the copies on the server
+ * (`server`: a maintenance connection, to list and size them), and whether the objectives hold.
+ */
+export async function recoveryStatus(store: Store, settings: Settings, database: string | undefined, now = new Date(), server?: pg.Client | { error: string }): Promise<StatusReport> {
   const listing = await listStore(store);
   const snapshots = listing.snapshots.filter((s) => database === undefined || s.database.name === database);
   const journal = await readJournal(store);
@@ -77,6 +98,7 @@ export async function recoveryStatus(store: Store, settings: Settings, database:
   }
   return {
     database,
+    onServer: database === undefined || server === undefined ? undefined : await copiesOnServer(server, database, snapshots),
     newestSnapshot: newest && { id: newest.id, createdAt: newest.createdAt, ageSeconds: age(newest.createdAt), strategy: newest.strategy, verified: good.has(newest.id) },
     newestGoodSnapshot: newestGood && { id: newestGood.id, createdAt: newestGood.createdAt, ageSeconds: age(newestGood.createdAt) },
     newestDrill: lastDrill && {
@@ -97,6 +119,19 @@ export async function recoveryStatus(store: Store, settings: Settings, database:
     objectives: { rpo, rto },
     ok: (rpo?.holds ?? true) && (rto?.holds ?? true),
   };
+}
+
+async function copiesOnServer(server: pg.Client | { error: string }, database: string, snapshots: Manifest[]): Promise<NonNullable<StatusReport['onServer']>> {
+  if ('error' in server) return { copies: [], bytes: 0, error: server.error };
+  try {
+    const clones = [...snapshots].reverse().flatMap((s) => (s.clone ? [{ name: s.clone.database, kind: 'clone snapshot' as const, snapshot: s.id, createdAt: s.createdAt }] : []));
+    const replaced = (await replacedDatabases(server, database)).map((db) => ({ name: db.name, kind: 'replaced database' as const, createdAt: db.createdAt }));
+    const sizes = await databaseSizes(server, [...clones, ...replaced].map((c) => c.name));
+    const copies = [...clones, ...replaced].sort(byNewest).map((c) => ({ ...c, bytes: sizes.get(c.name) }));
+    return { copies, bytes: copies.reduce((sum, c) => sum + (c.bytes ?? 0), 0) };
+  } catch (error) {
+    return { copies: [], bytes: 0, error: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 export function formatAge(seconds: number): string {

@@ -13,15 +13,21 @@ export interface RetentionPolicy {
   weekly?: number;
   /** … of each of the last N calendar months that have one. */
   monthly?: number;
+  /**
+   * Local only: full copies on the database server, per database (its clone snapshots and
+   * the databases restores replaced). Beyond the newest N they go, whatever the rules above
+   * say (the snapshots retention always keeps stay, and count). Not a keep rule.
+   */
+  keepOnServer?: number;
 }
 
 export function hasRules(policy: RetentionPolicy): boolean {
-  return Object.values(policy).some((value) => value !== undefined);
+  return [policy.keep, policy.maxAgeDays, policy.daily, policy.weekly, policy.monthly].some((value) => value !== undefined);
 }
 
 /** The policy in words, for status and prune: "keep 10, daily 7, weekly 4". */
 export function describePolicy(policy: RetentionPolicy): string {
-  if (!hasRules(policy)) return 'keep everything (no retention rule)';
+  if (!hasRules(policy)) return `keep everything (no retention rule)${policy.keepOnServer !== undefined ? `; at most ${policy.keepOnServer} full copies per database on the server` : ''}`;
   const parts = [
     policy.keep !== undefined ? `the newest ${policy.keep}` : '',
     policy.maxAgeDays !== undefined ? `younger than ${policy.maxAgeDays} days` : '',
@@ -29,7 +35,8 @@ export function describePolicy(policy: RetentionPolicy): string {
     policy.weekly !== undefined ? `${policy.weekly} weekly` : '',
     policy.monthly !== undefined ? `${policy.monthly} monthly` : '',
   ].filter(Boolean);
-  return `keep ${parts.join(', ')}`;
+  const server = policy.keepOnServer !== undefined ? `; at most ${policy.keepOnServer} full cop${policy.keepOnServer === 1 ? 'y' : 'ies'} per database on the server` : '';
+  return `keep ${parts.join(', ')}${server}`;
 }
 
 /** UTC day, ISO week and month of a timestamp: the buckets of the daily, weekly and monthly rules. */

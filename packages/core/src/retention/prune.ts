@@ -1,5 +1,6 @@
 import { connectMaintenance } from '../db/connect.js';
 import { dropDatabase } from '../db/databases.js';
+import { byNewest, replacedDatabases } from '../db/server-copies.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { LifeboatError } from '../errors.js';
 import type pg from 'pg';
@@ -26,13 +27,15 @@ export interface PrunePlan {
 }
 
 /**
- * What retention would remove. With both limits, a snapshot stays if either keeps
- * it (among the newest N, or younger than the age). With neither, only abandoned
- * folders go (marked `.incomplete` by a writer that is gone; a folder without the
+ * What retention would remove. A snapshot stays if any rule keeps it (the newest N,
+ * younger than D days, the newest of each of the last days, weeks, months: see
+ * policy.ts). With no rule, only abandoned folders go (marked `.incomplete` by a writer that is gone; a folder without the
  * marker and without a manifest is reported and stays). Whatever the policy, these stay: the newest snapshot, the newest
  * verified snapshot and the newest deploy's restore point of each database. The
  * databases restores replaced follow the same policy, per database (`server`: a
- * connection to list them; without one they are left alone).
+ * connection to list them; without one they are left alone). Then `keepOnServer` bounds
+ * the full copies on the server: clone snapshots and replaced databases beyond the newest
+ * N of a database go too.
  */
 export async function planPrune(store: Store, policy: RetentionPolicy, now = new Date(), server?: { client: pg.Client; database: string }): Promise<PrunePlan> {
   const listing = await listStore(store);
@@ -50,45 +53,44 @@ export async function planPrune(store: Store, policy: RetentionPolicy, now = new
   }
   const newestFirst = [...listing.snapshots].reverse();
   const byPolicy = retained(listing.snapshots, policy, now);
-  const expired: PrunePlan['expired'] = [];
-  newestFirst.forEach((snapshot) => {
-    if (keep.has(snapshot.id) || byPolicy.has(snapshot.id)) return;
-    expired.push({
+  const going = new Set(newestFirst.filter((snapshot) => !keep.has(snapshot.id) && !byPolicy.has(snapshot.id)).map((s) => s.id));
+  // The databases restores replaced follow the same rules, counted among themselves.
+  const onServer = server ? await replacedDatabases(server.client, server.database) : [];
+  const keptReplaced = retained(onServer.map((db) => ({ ...db, id: db.name })), policy, now);
+  const replaced = onServer.filter((db) => keptReplaced.has(db.name));
+  const expiredReplaced = onServer.filter((db) => !keptReplaced.has(db.name));
+  // Copies on the server, per database, newest first: what the rules keep of them, up to keepOnServer.
+  if (policy.keepOnServer !== undefined) {
+    for (const database of new Set([...listing.snapshots.map((s) => s.database.name), ...(server ? [server.database] : [])])) {
+      const copies = [
+        ...newestFirst.filter((s) => s.database.name === database && s.clone && !going.has(s.id)).map((s) => ({ snapshot: s.id, createdAt: s.createdAt })),
+        ...(server?.database === database ? replaced.map((db) => ({ replaced: db, createdAt: db.createdAt })) : []),
+      ].sort(byNewest);
+      copies.slice(policy.keepOnServer).forEach((copy) => {
+        if ('snapshot' in copy && !keep.has(copy.snapshot)) going.add(copy.snapshot);
+        if ('replaced' in copy) expiredReplaced.push(copy.replaced);
+      });
+    }
+  }
+  const expired: PrunePlan['expired'] = newestFirst
+    .filter((snapshot) => going.has(snapshot.id))
+    .map((snapshot) => ({
       id: snapshot.id,
       createdAt: snapshot.createdAt,
       strategy: snapshot.strategy,
       ...(snapshot.clone ? { cloneDatabase: snapshot.clone.database } : {}),
-    });
-  });
+    }));
   const abandoned = listing.incomplete
     .filter((entry) => !entry.inProgress)
     .map((entry) => ({ id: entry.id, ...(entry.marker?.cloneDatabase ? { cloneDatabase: entry.marker.cloneDatabase } : {}) }));
-  const replacedDatabases = server ? await expiredReplacedDatabases(server.client, server.database, policy, now) : [];
   return {
-    replacedDatabases,
+    replacedDatabases: expiredReplaced.map((db) => ({ name: db.name, createdAt: db.createdAt })),
     protected: [...keep].map(([id, why]) => ({ id, why })),
     expired,
     abandoned,
     withoutManifest: listing.withoutManifest,
     kept: listing.snapshots.length - expired.length,
   };
-}
-
-/** `<database>__lifeboat_replaced_<YYYYMMDDHHMMSS>[_n]` copies the policy lets go, newest first. Other databases' copies are not ours to touch. */
-async function expiredReplacedDatabases(server: pg.Client, database: string, policy: RetentionPolicy, now: Date): Promise<PrunePlan['replacedDatabases']> {
-  const { rows } = await server.query<{ datname: string }>('select datname from pg_database where starts_with(datname, $1)', [`${database}__lifeboat_replaced_`]);
-  const parsed = rows.flatMap(({ datname }) => {
-    const match = /^(.*)__lifeboat_replaced_(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:_(\d+))?$/.exec(datname);
-    if (!match) return [];
-    const [, live, y, mo, d, h, mi, s, n] = match;
-    return [{ name: datname, live: live!, createdAt: `${y}-${mo}-${d}T${h}:${mi}:${s}Z`, order: Number(n ?? 1) }];
-  });
-  const own = parsed.filter((p) => p.live === database).map((p) => ({ id: p.name, createdAt: p.createdAt, order: p.order }));
-  const kept = retained(own, policy, now);
-  return own
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.order - a.order)
-    .filter((db) => !kept.has(db.id))
-    .map((db) => ({ name: db.id, createdAt: db.createdAt }));
 }
 
 /** Carry out a plan: clone databases are dropped on the server, folders removed. */

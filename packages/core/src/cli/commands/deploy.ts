@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { parseDatabaseUrl } from '../../db/target.js';
-import { LifeboatError } from '../../errors.js';
 import type { MigrationAdapter, MigrationRun } from '../../guard/adapter.js';
 import { commandRun } from '../../guard/command-run.js';
 import { guardedDeploy } from '../../guard/deploy.js';
@@ -21,22 +20,18 @@ export function toolCommand(tool: string): Command {
     .allowExcessArguments()
     .passThroughOptions()
     .action(async (args: string[], _opts: object, cmd: Command) => {
-      const ctx = await contextOf(cmd, { interrupted: 'handled' });
+      const ctx = await contextOf(cmd, { interrupted: 'handled', askTools: false });
       const adapter = await loadCliAdapter(tool, ctx.cwd);
-      const prepared = await adapter.prepare({ args, cwd: ctx.cwd, env: process.env, databaseUrl: ctx.databaseUrl, databaseUrlSource: ctx.databaseUrlSource });
-      if (!prepared.guarded) {
-        // Not a migration (prisma generate, knex seed:run…): run it as it is.
+      const prepared = await adapter.prepare({ args, cwd: ctx.cwd, env: process.env, choose: ctx.choose });
+      if (prepared.mode === 'pass-through' || prepared.mode === 'unknown') {
+        // Changes no database (prisma generate, knex migrate:status), or Lifeboat does not know what it changes: run it as it is.
+        if (prepared.mode === 'unknown') ctx.out.note(`lifeboat: \`${tool} ${prepared.subcommand}\` is not guarded (Lifeboat does not know what it changes): no snapshot, running it as it is`);
         const outcome = await prepared.run.run({ signal: ctx.signal, output: ctx.out.json ? 'stderr' : 'inherit' });
         process.exitCode = outcome.exitCode;
         return;
       }
-      if (!prepared.databaseUrl) {
-        throw new LifeboatError('URL_INVALID', `No database URL: ${tool} found none (${prepared.databaseUrlSource}) and none was given.`, {
-          hint: 'Set DATABASE_URL or pass --database-url before the tool name.',
-        });
-      }
-      ctx.out.note(`lifeboat: database from ${prepared.databaseUrlSource}`);
-      await deploy(ctx, prepared.databaseUrl, prepared.run, prepared.adapter);
+      ctx.out.note(`lifeboat: database from ${prepared.database.source}`);
+      await deploy(ctx, prepared.database.url, prepared.run, prepared.adapter, prepared.mode === 'destructive');
     });
 }
 
@@ -53,13 +48,14 @@ export function runCommand(): Command {
     });
 }
 
-async function deploy(ctx: CommandContext, url: string | undefined, run: MigrationRun, adapter: MigrationAdapter | undefined): Promise<void> {
+async function deploy(ctx: CommandContext, url: string | undefined, run: MigrationRun, adapter: MigrationAdapter | undefined, destructive = false): Promise<void> {
   const target = url === undefined ? ctx.target() : parseDatabaseUrl(url);
   const report = await guardedDeploy({
     target,
     store: ctx.store,
     settings: ctx.settings,
     ...(adapter ? { adapter } : {}),
+    ...(destructive ? { destructive } : {}),
     run,
     output: ctx.out.json ? 'stderr' : 'inherit',
     onNotice: (message) => ctx.out.note(`lifeboat: ${message}`),
@@ -71,7 +67,10 @@ async function deploy(ctx: CommandContext, url: string | undefined, run: Migrati
   const push = taken
     ? await pushIfConfigured({ settings: ctx.settings, store: ctx.store, manifest: taken, target, onNotice: (m) => ctx.out.note(`lifeboat: ${m}`), signal: ctx.signal })
     : undefined;
+  // The whole command, from the process's start: Node, the CLI, the config and the adapter count too.
+  report.timings.commandMs = Math.round(performance.now());
   printDeployReport(ctx.out, push ? Object.assign(report, { push }) : report);
   // Interrupted: exit as the signal says (130 SIGINT, 143 SIGTERM), after the rollback.
-  process.exitCode = report.outcome === 'interrupted-rolled-back' && typeof ctx.signal.reason === 'number' ? ctx.signal.reason : report.exitCode;
+  const interrupted = report.outcome === 'interrupted-rolled-back' || (report.outcome === 'destructive-failed' && ctx.signal.aborted);
+  process.exitCode = interrupted && typeof ctx.signal.reason === 'number' ? ctx.signal.reason : report.exitCode;
 }

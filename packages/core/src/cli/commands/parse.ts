@@ -16,3 +16,9 @@ export function compression(value: string): string {
   if (!/^(auto|none|lz4|zstd|gzip(:[0-9])?)$/.test(value)) throw new InvalidArgumentError('expected auto, none, lz4, zstd, gzip or gzip:0-9.');
   return value;
 }
+
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number of 0 or more.');
+  return n;
+}

@@ -5,30 +5,26 @@ import { applyPrune, planPrune } from '../../retention/prune.js';
 import { confirmDestructive } from '../confirm.js';
 import { openRemote } from '../../remote/remote.js';
 import { applyRemotePrune, planRemotePrune } from '../../remote/prune.js';
-import { describePolicy, type RetentionPolicy } from '../../retention/policy.js';
+import { describePolicy } from '../../retention/policy.js';
 import { type CommandContext, contextOf } from '../context.js';
 import { formatBytes, notASnapshot } from '../output.js';
-import { positiveInt, positiveNumber } from './parse.js';
+import { nonNegativeInt, positiveInt, positiveNumber } from './parse.js';
 
 export function pruneCommand(): Command {
   return new Command('prune')
     .description('apply retention: remove snapshots beyond --keep / --max-age, and unfinished ones left by interrupted runs')
-    .option('--keep <n>', 'keep the newest N snapshots (default: retention.keep in the config)', positiveInt)
+    .option('--keep <n>', 'keep the newest N snapshots (default: retention.keep in the config, else 10 unless --max-age is given)', positiveInt)
     .option('--max-age <days>', 'keep snapshots younger than this many days (default: retention.maxAgeDays)', positiveNumber)
     .option('--keep-daily <n>', 'keep the newest of each of the last N days (default: retention.daily)', positiveInt)
     .option('--keep-weekly <n>', 'keep the newest of each of the last N ISO weeks (default: retention.weekly)', positiveInt)
     .option('--keep-monthly <n>', 'keep the newest of each of the last N months (default: retention.monthly)', positiveInt)
+    .option('--keep-on-server <n>', 'keep at most N full copies per database on the server: clone snapshots, replaced databases (default: retention.keepOnServer, else 3)', nonNegativeInt)
     .option('--dry-run', 'list what would be removed, remove nothing', false)
     .option('--local-only', 'leave the remote store alone (by default, with a remote configured, its own remote.retention applies there too)')
-    .action(async (opts: { keep?: number; maxAge?: number; keepDaily?: number; keepWeekly?: number; keepMonthly?: number; dryRun: boolean; localOnly?: boolean }, cmd: Command) => {
+    .action(async (opts: { dryRun: boolean; localOnly?: boolean }, cmd: Command) => {
       const ctx = await contextOf(cmd, { interrupted: 'handled' });
-      const configured = ctx.settings.retention;
-      const flags = { keep: opts.keep, maxAgeDays: opts.maxAge, daily: opts.keepDaily, weekly: opts.keepWeekly, monthly: opts.keepMonthly };
-      const policy: RetentionPolicy = {};
-      for (const key of ['keep', 'maxAgeDays', 'daily', 'weekly', 'monthly'] as const) {
-        const value = flags[key] ?? configured[key];
-        if (value !== undefined) policy[key] = value;
-      }
+      // The flags are folded over the config's retention with the defaults (config/resolve.ts).
+      const policy = ctx.settings.retention;
       // With a database URL, the databases restores replaced are pruned by the same policy.
       const target = ctx.maybeTarget();
       const server = target ? await connectMaintenance(target) : undefined;

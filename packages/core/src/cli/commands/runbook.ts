@@ -14,7 +14,7 @@ export function runbookCommand(): Command {
       const target = ctx.target();
       const file = resolve(ctx.cwd, opts.output);
       const status = await recoveryStatus(ctx.store, ctx.settings, target.database);
-      const text = await runbook({ target, store: ctx.store, settings: ctx.settings, status, dir: dirname(file) });
+      const text = await runbook({ target, store: ctx.store, settings: ctx.settings, status, dir: dirname(file), ...(ctx.database ? { database: ctx.database } : {}) });
       await writeFile(file, text);
       ctx.out.document({ file, bytes: Buffer.byteLength(text) });
       ctx.out.line(`Wrote ${file}.`);

@@ -4,6 +4,7 @@ import { interruptedOperations, operationsElsewhere } from '../../recovery/inter
 import { formatAge, recoveryStatus } from '../../recovery/status.js';
 import { offsiteStatus } from '../../remote/status.js';
 import { describePolicy } from '../../retention/policy.js';
+import { connectMaintenance } from '../../db/connect.js';
 import { contextOf } from '../context.js';
 import { formatBytes, notASnapshot } from '../output.js';
 
@@ -12,8 +13,13 @@ export function statusCommand(): Command {
     .description('newest snapshot and drill, the store, and whether the recovery objectives hold (exit 27 when one does not)')
     .action(async (_opts: object, cmd: Command) => {
       const ctx = await contextOf(cmd, { interrupted: 'handled' });
-      const database = ctx.maybeTarget()?.database;
-      const status = await recoveryStatus(ctx.store, ctx.settings, database);
+      const target = ctx.maybeTarget();
+      const database = target?.database;
+      // The copies on the server are listed from a maintenance connection; an unreachable server is said, not fatal.
+      const server = target ? await connectMaintenance(target).catch((error: unknown) => ({ error: error instanceof Error ? error.message : String(error) })) : undefined;
+      const status = await recoveryStatus(ctx.store, ctx.settings, database, new Date(), server).finally(() => {
+        if (server && !('error' in server)) void server.end().catch(() => {});
+      });
       const interrupted = await interruptedOperations(ctx.store, database);
       const elsewhere = await operationsElsewhere(ctx.store, database);
       const offsite = await offsiteStatus(ctx.store, ctx.settings, database);
@@ -42,8 +48,17 @@ export function statusCommand(): Command {
       ctx.out.line(`Newest drill:     ${d ? `${d.at}, ${d.ok ? `passed, restored in ${d.restoreSeconds?.toFixed(1)} s` : `FAILED (${d.error})`}` : 'none'}`);
       ctx.out.line(`Store:            ${status.store.path}: ${status.store.snapshots} snapshot(s), ${formatBytes(status.store.bytesOnDisk)} on disk, ${formatBytes(status.store.bytesOnServer)} of clones on the server`);
       for (const folder of status.store.withoutManifest) ctx.out.line(`Not a snapshot:   ${notASnapshot(folder)}`);
+      const onServer = status.onServer;
+      if (onServer?.error) ctx.out.line(`On the server:    not listed (${onServer.error})`);
+      else if (onServer) {
+        ctx.out.line(`On the server:    ${onServer.copies.length} full cop${onServer.copies.length === 1 ? 'y' : 'ies'} of ${database}, ${formatBytes(onServer.bytes)}`);
+        for (const c of onServer.copies) ctx.out.line(`                  ${c.name} (${c.kind}${c.snapshot ? ` ${c.snapshot}` : ''}, ${c.bytes === undefined ? 'gone' : formatBytes(c.bytes)})`);
+      }
       const r = status.retention;
-      ctx.out.line(`Retention:        ${describePolicy(r)}${ctx.settings.remote ? `; remote: ${describePolicy(ctx.settings.remote.retention)}` : ''}`);
+      const over = (count: number, limit: number | undefined) => (limit !== undefined && count > limit ? `: ${count - limit} over, \`lifeboat prune\` removes them` : '');
+      const copies = onServer?.copies.length;
+      ctx.out.line(`Retention:        ${describePolicy(r)}${ctx.settings.remote ? `; remote: ${describePolicy(ctx.settings.remote.retention)}` : ''}; ${status.store.snapshots} snapshot(s) now`);
+      if (r.keepOnServer !== undefined && copies !== undefined) ctx.out.line(`                  ${copies} full cop${copies === 1 ? 'y' : 'ies'} on the server now${over(copies, r.keepOnServer)}`);
       if (offsite.remote) {
         const c = offsite.newestCopy;
         ctx.out.line(`Remote:           ${offsite.remote} (push: ${offsite.push}); newest copy ${c ? `${c.id}, ${formatAge(c.ageSeconds)} old, pushed ${c.pushedAt}` : 'none'}`);
