@@ -17,7 +17,7 @@ try {
   module.exports = require('./index.js');
 } catch (error) {
   if (error && error.code === 'ERR_REQUIRE_ESM') {
-    throw new Error(\`require('${name}') needs Node.js 20.19+ or 22.12+ (this is \${process.version}): upgrade Node, or use import().\`, { cause: error });
+    throw new Error(\`require('${name}') needs require(esm), on by default in Node.js 20.19+ and 22.12+ (this is \${process.version}): upgrade Node, or use import().\`, { cause: error });
   }
   throw error;
 }
