@@ -8,6 +8,7 @@ import { ADAPTER_PACKAGES } from './adapters.js';
 import { checkCommand } from './commands/check.js';
 import { classifyCommand } from './commands/classify.js';
 import { drillCommand } from './commands/drill.js';
+import { initCommand } from './commands/init.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { runbookCommand } from './commands/runbook.js';
 import { statusCommand } from './commands/status.js';
@@ -49,6 +50,7 @@ const program = withDeployOptions(
 
 const commands = [
   ...[
+    initCommand(),
     snapshotCommand(),
     listCommand(),
     verifyCommand(),
