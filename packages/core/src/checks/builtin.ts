@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { classOf } from '../config/resolve.js';
+import { classOf } from '../config/classes.js';
 import type { DataClass } from '../config/schema.js';
 import { matchColumns, matchTables, namesOf, qualified, type Relation, renames } from '../db/identity.js';
 import { type DatabaseState, sameKeyHash, type TableCount } from '../db/introspect.js';

@@ -37,11 +37,6 @@ export function durationSeconds(value: string | number | undefined): number | un
   return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[match[2] as 's' | 'm' | 'h' | 'd'];
 }
 
-/** The class of a table by the config's names; critical unless named. */
-export function classOf(classes: Record<string, DataClass>, table: { schema: string; name: string; parent?: string }): DataClass {
-  const parentName = table.parent?.slice(table.parent.indexOf('.') + 1);
-  return classes[`${table.schema}.${table.name}`] ?? classes[table.name] ?? (table.parent ? (classes[table.parent] ?? classes[parentName!]) : undefined) ?? 'critical';
-}
 
 /** Retention without a setting: bounded, so that neither the store nor the server fills up by itself. */
 export const DEFAULT_RETENTION = { keep: 10, keepOnServer: 3 } as const satisfies RetentionPolicy;

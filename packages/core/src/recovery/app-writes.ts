@@ -5,7 +5,7 @@ import { listTables } from '../db/introspect.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { LifeboatError } from '../errors.js';
 import { mkdirPrivate, writeFileAtomic } from '../store/files.js';
-import { readJournal } from '../store/journal.js';
+import { eventsOf, readJournal } from '../store/journal.js';
 import type { Manifest } from '../store/manifest.js';
 import type { Store } from '../store/store.js';
 import { discardReport, type TableDiscard } from './discard.js';
@@ -218,8 +218,8 @@ export async function findWritesRecord(store: Store, database: string, deploy?: 
 
 /** A process that died after the swap and before the record's last write: the restore's journal entry says where. */
 async function replacedFromJournal(store: Store, record: WritesRecord): Promise<string | undefined> {
-  const restore = (await readJournal(store)).find((e) => e.event === 'restore' && e.snapshot === record.snapshot && e.database === record.database && e.at >= record.countedAt);
-  return typeof restore?.replaced === 'string' ? restore.replaced : undefined;
+  const restore = eventsOf(await readJournal(store), 'restore').find((e) => e.snapshot === record.snapshot && e.database === record.database && e.at >= record.countedAt);
+  return restore?.replaced;
 }
 
 async function readRecord(path: string): Promise<WritesRecord | undefined> {

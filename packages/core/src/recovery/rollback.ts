@@ -4,7 +4,7 @@ import { LifeboatError } from '../errors.js';
 import type { ProgressFn } from '../progress.js';
 import { type RestoreResult, restoreSnapshot } from '../restore/restore.js';
 import { takeSnapshot } from '../snapshot/take.js';
-import { appendJournalAfterChange, readJournal } from '../store/journal.js';
+import { appendJournalAfterChange, eventsOf, readJournal } from '../store/journal.js';
 import type { Manifest } from '../store/manifest.js';
 import { findSnapshot, newSnapshotId, type Store } from '../store/store.js';
 import { exclusively } from '../guard/exclusive.js';
@@ -84,13 +84,13 @@ async function rollbackExclusively(options: RollbackOptions, intent: Intent): Pr
 
 /** Back to the state before the newest rollback of this database: its safety snapshot. */
 export async function undoRollback(options: Omit<RollbackOptions, 'deployId' | 'snapshotId'>): Promise<{ safetySnapshot: string; restore: RestoreResult }> {
-  const last = (await readJournal(options.store)).filter((e) => e.event === 'rollback' && e.database === options.target.database).at(-1);
+  const last = eventsOf(await readJournal(options.store), 'rollback').filter((e) => e.database === options.target.database).at(-1);
   if (!last) {
     throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No rollback of "${options.target.database}" is recorded in ${options.store.root}.`, {
       hint: 'There is nothing to undo; `lifeboat list` shows the snapshots.',
     });
   }
-  const manifest = await findSnapshot(options.store, String(last.safetySnapshot));
+  const manifest = await findSnapshot(options.store, last.safetySnapshot);
   const restore = await exclusively(
     { target: options.target, store: options.store, operation: 'undo', lockTimeoutMs: options.settings.lockTimeoutMs, record: { snapshot: manifest.id }, ...(options.onNotice ? { onNotice: options.onNotice } : {}) },
     (intent) =>
@@ -111,7 +111,7 @@ export async function undoRollback(options: Omit<RollbackOptions, 'deployId' | '
 
 async function findRestorePoint(store: Store, database: string, options: { deployId?: string; snapshotId?: string }): Promise<Manifest> {
   if (options.snapshotId) return findSnapshot(store, options.snapshotId);
-  const points = (await readJournal(store)).filter((e) => e.event === 'restore-point' && e.database === database);
+  const points = eventsOf(await readJournal(store), 'restore-point').filter((e) => e.database === database);
   const point = options.deployId ? points.find((p) => p.deploy === options.deployId) : points.at(-1);
   if (!point) {
     throw new LifeboatError(
@@ -120,5 +120,5 @@ async function findRestorePoint(store: Store, database: string, options: { deplo
       { hint: 'Roll back to a snapshot with --snapshot ID (see `lifeboat list`).' },
     );
   }
-  return findSnapshot(store, String(point.snapshot));
+  return findSnapshot(store, point.snapshot);
 }

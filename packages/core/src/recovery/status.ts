@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Settings } from '../config/resolve.js';
 import { byNewest, databaseSizes, replacedDatabases } from '../db/server-copies.js';
 import { sizeOf } from '../store/files.js';
-import { type JournalEntry, readJournal } from '../store/journal.js';
+import { eventsOf, type JournalEntry, readJournal } from '../store/journal.js';
 import type { Manifest } from '../store/manifest.js';
 import { listStore, type Store, type StoreListing } from '../store/store.js';
 
@@ -45,10 +45,8 @@ export interface ServerCopy {
 export function verifiedSnapshots(journal: JournalEntry[], snapshots: Manifest[]): Set<string> {
   const finished = new Map(snapshots.map((s) => [s.id, s.finishedAt]));
   const good = new Set<string>();
-  for (const entry of journal) {
-    const id = String(entry.snapshot ?? '');
-    const passed = (entry.event === 'verify' || entry.event === 'drill') && entry.ok === true;
-    if (passed && finished.has(id) && entry.at >= finished.get(id)!) good.add(id);
+  for (const entry of [...eventsOf(journal, 'verify'), ...eventsOf(journal, 'drill')]) {
+    if (entry.ok && finished.has(entry.snapshot) && entry.at >= finished.get(entry.snapshot)!) good.add(entry.snapshot);
   }
   return good;
 }
@@ -65,7 +63,7 @@ export async function recoveryStatus(store: Store, settings: Settings, database:
   const age = (iso: string) => Math.max(0, Math.round((now.getTime() - Date.parse(iso)) / 1000));
   const newest = snapshots.at(-1);
   const newestGood = [...snapshots].reverse().find((s) => good.has(s.id));
-  const drills = journal.filter((e) => e.event === 'drill' && (database === undefined || e.database === database));
+  const drills = eventsOf(journal, 'drill').filter((e) => database === undefined || e.database === database);
   const lastDrill = drills.at(-1);
 
   const { rpoSeconds, rtoSeconds } = settings.objectives;
@@ -77,7 +75,7 @@ export async function recoveryStatus(store: Store, settings: Settings, database:
           holds: newestGood !== undefined && age(newestGood.createdAt) <= rpoSeconds,
           detail: newestGood ? `newest good snapshot is ${formatAge(age(newestGood.createdAt))} old (limit ${formatAge(rpoSeconds)})` : `no verified snapshot (limit ${formatAge(rpoSeconds)})`,
         };
-  const restoreSeconds = typeof lastDrill?.restoreSeconds === 'number' ? lastDrill.restoreSeconds : undefined;
+  const restoreSeconds = lastDrill?.restoreSeconds;
   const rto =
     rtoSeconds === undefined
       ? undefined
@@ -103,10 +101,10 @@ export async function recoveryStatus(store: Store, settings: Settings, database:
     newestGoodSnapshot: newestGood && { id: newestGood.id, createdAt: newestGood.createdAt, ageSeconds: age(newestGood.createdAt) },
     newestDrill: lastDrill && {
       at: lastDrill.at,
-      snapshot: String(lastDrill.snapshot),
-      ok: lastDrill.ok === true,
+      snapshot: lastDrill.snapshot,
+      ok: lastDrill.ok,
       restoreSeconds,
-      error: typeof lastDrill.error === 'string' ? lastDrill.error : undefined,
+      error: lastDrill.error,
     },
     store: {
       path: store.root,

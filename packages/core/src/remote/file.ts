@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { debug } from '../debug.js';
 import { LifeboatError } from '../errors.js';
 import { fsyncPath } from '../store/files.js';
-import type { Remote, RemoteObject, StoredFacts } from './remote.js';
+import type { Remote, RemoteObject, StoredFacts } from './interface.js';
 import type { RemoteLocation } from './url.js';
 
 /**

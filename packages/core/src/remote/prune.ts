@@ -1,5 +1,5 @@
 import { describePolicy, retained, type RetentionPolicy } from '../retention/policy.js';
-import { appendJournal, readJournal } from '../store/journal.js';
+import { appendJournal, eventsOf, readJournal } from '../store/journal.js';
 import type { Store } from '../store/store.js';
 import { listRemote, snapshotPrefix } from './layout.js';
 import type { Remote } from './remote.js';
@@ -31,14 +31,14 @@ export async function planRemotePrune(remote: Remote, store: Store, policy: Rete
   const ids = new Set(listing.snapshots.map((s) => s.id));
   const newest = listing.snapshots.at(-1);
   if (newest) keep.set(newest.id, 'the newest copy on the remote');
-  const verified = journal
-    .filter((e) => ((e.event === 'verify-remote' && e.ok === true) || (e.event === 'drill' && e.remote !== undefined && e.ok === true)) && ids.has(String(e.snapshot)))
-    .map((e) => String(e.snapshot))
+  const verified = [...eventsOf(journal, 'verify-remote'), ...eventsOf(journal, 'drill').filter((e) => e.remote !== undefined)]
+    .filter((e) => e.ok && ids.has(e.snapshot))
+    .map((e) => e.snapshot)
     .sort()
     .at(-1);
   if (verified && !keep.has(verified)) keep.set(verified, 'the newest copy verified on the remote');
-  const point = journal.filter((e) => e.event === 'restore-point').at(-1);
-  if (point && ids.has(String(point.snapshot)) && !keep.has(String(point.snapshot))) keep.set(String(point.snapshot), "the newest deploy's restore point");
+  const point = eventsOf(journal, 'restore-point').at(-1);
+  if (point && ids.has(point.snapshot) && !keep.has(point.snapshot)) keep.set(point.snapshot, "the newest deploy's restore point");
   const byPolicy = retained(listing.snapshots, policy, now);
   const expired = [...listing.snapshots]
     .reverse()

@@ -3,7 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { debug } from '../debug.js';
 import { LifeboatError } from '../errors.js';
 import { registerSecret } from '../secrets.js';
-import type { Remote, RemoteObject } from './remote.js';
+import type { Remote, RemoteObject } from './interface.js';
 import type { RemoteLocation } from './url.js';
 
 /** Parts of 5 MiB (S3's least), four in flight: about 20 MiB of buffers whatever the size (more parts only past 45 GB). */

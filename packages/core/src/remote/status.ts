@@ -1,6 +1,6 @@
 import type { Settings } from '../config/resolve.js';
 import { formatAge, type Objective } from '../recovery/status.js';
-import { type JournalEntry, readJournal } from '../store/journal.js';
+import { eventsOf, type JournalEntry, readJournal } from '../store/journal.js';
 import { listStore, type Store } from '../store/store.js';
 import { parseRemote } from './url.js';
 
@@ -24,17 +24,17 @@ export interface OffsiteStatus {
  */
 export async function offsiteStatus(store: Store, settings: Settings, database: string | undefined, now = new Date()): Promise<OffsiteStatus> {
   const journal = await readJournal(store);
-  const pushes = journal.filter((e) => e.event === 'push' && (database === undefined || e.database === database));
-  const good = pushes.filter((e) => e.ok === true);
-  const newest = [...good].sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt))).at(-1);
+  const pushes = eventsOf(journal, 'push').filter((e) => database === undefined || e.database === database);
+  const good = pushes.filter((e) => e.ok);
+  const newest = [...good].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).at(-1);
   const age = (iso: string) => Math.max(0, Math.round((now.getTime() - Date.parse(iso)) / 1000));
   const last = pushes.at(-1);
-  const lastFailure = last && last.ok !== true ? failureOf(last) : undefined;
-  const pushed = new Set(good.map((e) => String(e.snapshot)));
+  const lastFailure = last && !last.ok ? failureOf(last) : undefined;
+  const pushed = new Set(good.map((e) => e.snapshot));
   const snapshots = (await listStore(store)).snapshots.filter((s) => database === undefined || s.database.name === database);
-  const notPushed = snapshots.filter((s) => !pushed.has(s.id) && (!newest || s.createdAt > String(newest.createdAt))).map((s) => s.id);
+  const notPushed = snapshots.filter((s) => !pushed.has(s.id) && (!newest || s.createdAt > newest.createdAt)).map((s) => s.id);
   const limit = settings.objectives.offsiteSeconds;
-  const newestCopy = newest && { id: String(newest.snapshot), createdAt: String(newest.createdAt), ageSeconds: age(String(newest.createdAt)), pushedAt: newest.at };
+  const newestCopy = newest && { id: newest.snapshot, createdAt: newest.createdAt, ageSeconds: age(newest.createdAt), pushedAt: newest.at };
   const objective =
     limit === undefined
       ? undefined
@@ -54,6 +54,6 @@ export async function offsiteStatus(store: Store, settings: Settings, database: 
   return { remote, push: settings.remote?.push, newestCopy, lastFailure, notPushed, objective };
 }
 
-function failureOf(entry: JournalEntry): OffsiteStatus['lastFailure'] {
-  return { at: entry.at, snapshot: String(entry.snapshot), code: String(entry.code ?? 'INTERNAL'), error: String(entry.error ?? 'unknown error') };
+function failureOf(entry: Extract<JournalEntry, { event: 'push' }>): OffsiteStatus['lastFailure'] {
+  return { at: entry.at, snapshot: entry.snapshot, code: entry.code ?? 'INTERNAL', error: entry.error ?? 'unknown error' };
 }

@@ -5,7 +5,7 @@ import type { DatabaseTarget } from '../db/target.js';
 import { LifeboatError } from '../errors.js';
 import type pg from 'pg';
 import { verifiedSnapshots } from '../recovery/status.js';
-import { appendJournal, readJournal } from '../store/journal.js';
+import { appendJournal, eventsOf, readJournal } from '../store/journal.js';
 import type { Manifest } from '../store/manifest.js';
 import { listStore, removeSnapshot, type Store, type StoreListing } from '../store/store.js';
 import { retained, type RetentionPolicy } from './policy.js';
@@ -48,8 +48,8 @@ export async function planPrune(store: Store, policy: RetentionPolicy, now = new
     if (newest) keep.set(newest.id, 'the newest snapshot');
     const verified = [...own].reverse().find((s) => good.has(s.id));
     if (verified && !keep.has(verified.id)) keep.set(verified.id, 'the newest verified snapshot');
-    const point = journal.filter((e) => e.event === 'restore-point' && e.database === database).at(-1);
-    if (point && !keep.has(String(point.snapshot))) keep.set(String(point.snapshot), "the newest deploy's restore point");
+    const point = eventsOf(journal, 'restore-point').filter((e) => e.database === database).at(-1);
+    if (point && !keep.has(point.snapshot)) keep.set(point.snapshot, "the newest deploy's restore point");
   }
   const newestFirst = [...listing.snapshots].reverse();
   const byPolicy = retained(listing.snapshots, policy, now);

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type pg from 'pg';
 import { connect, connectMaintenance, withClient } from '../db/connect.js';
 import { dropDatabase } from '../db/databases.js';
-import { classOf } from '../config/resolve.js';
+import { classOf } from '../config/classes.js';
 import type { DataClass } from '../config/schema.js';
 import { type CountOptions, type DatabaseSettings, type DatabaseState, databaseSettings, listTables, readState, serverInfo, type ServerInfo, type TableInfo } from '../db/introspect.js';
 import type { DatabaseTarget } from '../db/target.js';

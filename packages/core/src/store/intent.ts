@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { identify, isAlive, type ProcessIdentity } from '../process/identity.js';
 import { mkdirPrivate, writeFileAtomic } from './files.js';
 import { appendJournal } from './journal.js';
-import type { Store } from './store.js';
+import type { Store } from './location.js';
 
 /**
  * Intent records: before an operation changes a database it writes what it is about to

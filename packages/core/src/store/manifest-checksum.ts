@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { redact } from '../secrets.js';
-import { readJournal } from './journal.js';
+import { eventsOf, readJournal } from './journal.js';
 import type { Manifest } from './manifest.js';
-import type { Store } from './store.js';
+import type { Store } from './location.js';
 
 /*
  * A manifest carries the sha256 of its own canonical form, and the journal records
@@ -52,9 +52,9 @@ export async function checkManifestFile(store: Store, dir: string, id: string): 
   else if (value.checksum !== manifestChecksum(value)) problems.push(`${MANIFEST_FILE} does not match its own checksum: it was changed after it was written`);
   else checks.push(`${MANIFEST_FILE} matches its checksum`);
 
-  const recorded = (await readJournal(store))
-    .filter((e) => e.event === 'snapshot' && e.snapshot === id && typeof e.manifestSha256 === 'string')
-    .map((e) => e.manifestSha256 as string);
+  const recorded = eventsOf(await readJournal(store), 'snapshot')
+    .filter((e) => e.snapshot === id)
+    .flatMap((e) => (e.manifestSha256 === undefined ? [] : [e.manifestSha256]));
   const actual = sha256(text);
   if (recorded.some((r) => r !== actual)) {
     problems.push(`${MANIFEST_FILE} is not the one the journal recorded when the snapshot was written: it was changed since`);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { LifeboatError } from '../errors.js';
 import { failpoint } from '../failpoint.js';
 import { identify, isAlive } from '../process/identity.js';
@@ -9,6 +9,7 @@ import { fsyncPath, isStoreFull, mkdirPrivate, sizeOf, writeFileAtomic } from '.
 import { appendJournal } from './journal.js';
 import { type Manifest, manifestSchema } from './manifest.js';
 import { MANIFEST_FILE, sealManifest } from './manifest-checksum.js';
+import { snapshotDir, snapshotsDir, type Store } from './location.js';
 
 /**
  * The snapshot store: `<root>/snapshots/<id>/` holds a snapshot's data and its
@@ -16,9 +17,8 @@ import { MANIFEST_FILE, sealManifest } from './manifest-checksum.js';
  * `.incomplete` marker) does not exist as far as everything but `prune` is concerned.
  * A folder with neither is not Lifeboat's to judge: it is reported and never removed.
  */
-export interface Store {
-  readonly root: string;
-}
+export type { Store } from './location.js';
+export { openStore, snapshotDir, snapshotsDir } from './location.js';
 
 const INCOMPLETE = '.incomplete';
 
@@ -31,18 +31,6 @@ export interface IncompleteMarker {
   startedAt: string;
   /** A clone snapshot's database on the server, to drop if the writer died. */
   cloneDatabase?: string;
-}
-
-export function openStore(root: string): Store {
-  return { root: resolve(root) };
-}
-
-export function snapshotsDir(store: Store): string {
-  return join(store.root, 'snapshots');
-}
-
-export function snapshotDir(store: Store, id: string): string {
-  return join(snapshotsDir(store), id);
 }
 
 /** Create the store if needed and prove it can be written, before any work starts. */
