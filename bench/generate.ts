@@ -111,10 +111,70 @@ async function runQueue(clients: pg.Client[], tasks: Array<{ name: string; sql: 
 }
 
 const SYLLABLES = [
-  'ka', 'lo', 'mer', 'tan', 'ri', 'sel', 'on', 'ba', 'du', 'fi', 'gra', 'hel', 'in', 'jo', 'ket', 'lu',
-  'ma', 'nor', 'op', 'pra', 'qui', 'ros', 'sta', 'tu', 'ul', 'ven', 'wi', 'xa', 'yor', 'ze', 'an', 'be',
-  'ci', 'de', 'el', 'fo', 'ga', 'hi', 'is', 'ju', 'ko', 'la', 'mi', 'ne', 'or', 'pe', 'ra', 'si',
-  'te', 'un', 'vo', 'wa', 'ex', 'ya', 'zu', 'ch', 'th', 'sh', 'br', 'cr', 'st', 'tr', 'pl', 'gl',
+  'ka',
+  'lo',
+  'mer',
+  'tan',
+  'ri',
+  'sel',
+  'on',
+  'ba',
+  'du',
+  'fi',
+  'gra',
+  'hel',
+  'in',
+  'jo',
+  'ket',
+  'lu',
+  'ma',
+  'nor',
+  'op',
+  'pra',
+  'qui',
+  'ros',
+  'sta',
+  'tu',
+  'ul',
+  'ven',
+  'wi',
+  'xa',
+  'yor',
+  'ze',
+  'an',
+  'be',
+  'ci',
+  'de',
+  'el',
+  'fo',
+  'ga',
+  'hi',
+  'is',
+  'ju',
+  'ko',
+  'la',
+  'mi',
+  'ne',
+  'or',
+  'pe',
+  'ra',
+  'si',
+  'te',
+  'un',
+  'vo',
+  'wa',
+  'ex',
+  'ya',
+  'zu',
+  'ch',
+  'th',
+  'sh',
+  'br',
+  'cr',
+  'st',
+  'tr',
+  'pl',
+  'gl',
 ];
 
 /**
@@ -396,13 +456,28 @@ export async function generateDatabase(options: GenerateOptions): Promise<Genera
         ],
       },
     ];
-    log(`  loading ${Object.entries(plan).map(([t, n]) => `${t} ${n.toLocaleString('en-US')}`).join(', ')} on ${workers} connection(s)`);
+    log(
+      `  loading ${Object.entries(plan)
+        .map(([t, n]) => `${t} ${n.toLocaleString('en-US')}`)
+        .join(', ')} on ${workers} connection(s)`,
+    );
     await step('load', () => runQueue(clients, load));
 
     const keys = [
-      { name: 'events', sql: ['alter table events add primary key (id, created_at)', 'create index events_account_created on events (account_id, created_at)', 'create index events_user on events (user_id)'] },
+      {
+        name: 'events',
+        sql: ['alter table events add primary key (id, created_at)', 'create index events_account_created on events (account_id, created_at)', 'create index events_user on events (user_id)'],
+      },
       { name: 'order_items', sql: ['alter table order_items add primary key (order_id, line)', 'create index order_items_product on order_items (product_id)'] },
-      { name: 'orders', sql: ['alter table orders add primary key (id)', 'create index orders_user on orders (user_id)', 'create index orders_account_placed on orders (account_id, placed_at)', 'create index orders_status on orders (status) where status in (\'pending\', \'paid\')'] },
+      {
+        name: 'orders',
+        sql: [
+          'alter table orders add primary key (id)',
+          'create index orders_user on orders (user_id)',
+          'create index orders_account_placed on orders (account_id, placed_at)',
+          "create index orders_status on orders (status) where status in ('pending', 'paid')",
+        ],
+      },
       { name: 'comments', sql: ['alter table comments add primary key (id)', 'create index comments_product on comments (product_id)', 'create index comments_user on comments (user_id)'] },
       { name: 'users', sql: ['alter table users add primary key (id)', 'create unique index users_email on users (lower(email))', 'create index users_account on users (account_id)'] },
       { name: 'products', sql: ['alter table products add primary key (id)', 'alter table products add constraint products_sku unique (account_id, sku)'] },
@@ -449,7 +524,10 @@ export async function generateDatabase(options: GenerateOptions): Promise<Genera
 
     await step('vacuum', async () => {
       const tables = ['events', 'order_items', 'orders', 'comments', 'users', 'products', 'accounts', 'countries', 'daily_revenue'];
-      await runQueue(clients, tables.map((t) => ({ name: `vacuum ${t}`, sql: [`vacuum (analyze) ${t}`] })));
+      await runQueue(
+        clients,
+        tables.map((t) => ({ name: `vacuum ${t}`, sql: [`vacuum (analyze) ${t}`] })),
+      );
       await clients[0]!.query('checkpoint');
     });
 

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import pg from 'pg';
+import type pg from 'pg';
 import type { SizeChoice } from './generate.js';
 import { ident, urlFor, withClient } from '../dev/pg.js';
 

@@ -68,5 +68,5 @@ export function machineLine(m: Machine): string {
 export function formatProbes(probes: Probe[]): string[] {
   if (probes.length === 0) return [];
   const width = Math.max(...probes.map((p) => p.what.length));
-  return ['Where Lifeboat\'s time goes (each piece timed alone, once):', ...probes.map((p) => `  ${p.what.padEnd(width)}  ${formatMs(p.ms).padStart(9)}`)];
+  return ["Where Lifeboat's time goes (each piece timed alone, once):", ...probes.map((p) => `  ${p.what.padEnd(width)}  ${formatMs(p.ms).padStart(9)}`)];
 }

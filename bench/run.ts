@@ -74,7 +74,10 @@ async function machine(adminUrl: string, server: Machine['server']): Promise<Mac
 }
 
 function stamp(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 async function main(): Promise<number> {
@@ -99,7 +102,12 @@ async function main(): Promise<number> {
   const seed = Number(values.seed);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${values.runs}: expected a whole number of at least 1`);
   if (!Number.isInteger(seed) || seed < 0 || seed > 1_000_000) throw new Error(`--seed ${values.seed}: expected a whole number from 0 to 1000000`);
-  const selected = values.cases ? values.cases.split(',').map((c) => c.trim()).filter(Boolean) : Object.keys(CASES).filter((c) => CASES[c]!.default);
+  const selected = values.cases
+    ? values.cases
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean)
+    : Object.keys(CASES).filter((c) => CASES[c]!.default);
   for (const c of selected) if (!CASES[c]) throw new Error(`--cases: unknown case "${c}"; the cases are ${Object.keys(CASES).join(', ')}`);
   const ordered = Object.keys(CASES).filter((c) => selected.includes(c));
   if (!existsSync(cliPath)) throw new Error(`${relative(repoRoot, cliPath)} is missing: run \`pnpm build\` first (pnpm bench does)`);
@@ -158,7 +166,11 @@ async function main(): Promise<number> {
     log(`generating ${database} (${size.label}, seed ${seed})…`);
     const generated: Generated = await generateDatabase({ adminUrl, database, bytes: size.bytes, seed, log });
     ctx.databaseBytes = generated.sizeBytes;
-    log(`  ${formatBytes(generated.sizeBytes)} in ${formatMs(generated.durationMs)} (${Object.entries(generated.steps).map(([k, v]) => `${k} ${formatMs(v)}`).join(', ')})`);
+    log(
+      `  ${formatBytes(generated.sizeBytes)} in ${formatMs(generated.durationMs)} (${Object.entries(generated.steps)
+        .map(([k, v]) => `${k} ${formatMs(v)}`)
+        .join(', ')})`,
+    );
 
     const results: CaseResult[] = [];
     for (const id of ordered) {
@@ -175,7 +187,17 @@ async function main(): Promise<number> {
         results.push({
           id,
           runs: [],
-          rows: CASES[id]!.rows.map((row) => ({ id: row, measured: `FAILED: ${message.slice(0, 80)}`, measuredMs: undefined, baseline: '', baselineMs: undefined, compare: 'none', value: undefined, target: '—', met: false })),
+          rows: CASES[id]!.rows.map((row) => ({
+            id: row,
+            measured: `FAILED: ${message.slice(0, 80)}`,
+            measuredMs: undefined,
+            baseline: '',
+            baselineMs: undefined,
+            compare: 'none',
+            value: undefined,
+            target: '—',
+            met: false,
+          })),
           details: { error: (error as Error).message },
         });
       }

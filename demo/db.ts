@@ -64,10 +64,7 @@ export async function waitForNoSessions(adminUrl: string, database: string): Pro
 export async function dropOwnDatabases(adminUrl: string, database: string, clones: string[]): Promise<string[]> {
   return withClient(adminUrl, async (client) => {
     const like = `${database.replace(/[\\%_]/g, (c) => `\\${c}`)}\\_\\_lifeboat\\_%`;
-    const { rows } = await client.query<{ datname: string }>(
-      'select datname from pg_database where datname = any($1::text[]) or datname like $2 order by 1',
-      [[database, ...clones], like],
-    );
+    const { rows } = await client.query<{ datname: string }>('select datname from pg_database where datname = any($1::text[]) or datname like $2 order by 1', [[database, ...clones], like]);
     for (const { datname } of rows) await client.query(`drop database if exists ${ident(datname)} with (force)`);
     return rows.map((r) => r.datname);
   });

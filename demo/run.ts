@@ -105,7 +105,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       url,
       `select count(distinct o.id)::int as orders, count(*)::int as items from orders o join order_items i on i.order_id = o.id where o.placed_at < ${CUTOFF}`,
     );
-    table(log, ['table', 'rows'], SHOP_TABLES.filter((t) => seeded[t] !== null).map((t) => [t, count(seeded[t])]));
+    table(
+      log,
+      ['table', 'rows'],
+      SHOP_TABLES.filter((t) => seeded[t] !== null).map((t) => [t, count(seeded[t])]),
+    );
     log('');
     log(`   Orders by year: ${years.map((r) => `${r.year} ${count(r.n)}`).join(' · ')}`);
     log('');
@@ -172,12 +176,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const fixed = await deploy(log, project, adminUrl, database);
     if (fixed.outcome !== 'applied') throw new Error(`the fixed deploy was not applied (outcome ${fixed.outcome})`);
     const fixedAfter = await counts(url, SHOP_TABLES);
-    const archived = await queryOne<{ orders: number; items: number }>(
-      url,
-      'select count(*)::int as orders, coalesce(sum(jsonb_array_length(items)), 0)::int as items from orders_archive',
-    );
+    const archived = await queryOne<{ orders: number; items: number }>(url, 'select count(*)::int as orders, coalesce(sum(jsonb_array_length(items)), 0)::int as items from orders_archive');
     log('');
-    table(log, ['table', 'before', 'after'], SHOP_TABLES.map((t) => [t, count(fixedBefore[t]), count(fixedAfter[t])]));
+    table(
+      log,
+      ['table', 'before', 'after'],
+      SHOP_TABLES.map((t) => [t, count(fixedBefore[t]), count(fixedAfter[t])]),
+    );
     log('');
     log(`   orders_archive holds the ${count(archived.orders)} orders placed before 2023, with their ${count(archived.items)} items.`);
     log('');
@@ -255,7 +260,14 @@ async function deploy(log: Log, project: ShopProject, adminUrl: string, database
     out('rollback', `restored and verified in ${ms(r.restore.durationMs)}: load ${ms(p.loadMs)}, verify ${ms(p.verifyMs)}, swap ${ms(p.swapMs)}`);
   }
   const t = r.timings;
-  const phases: Array<[string, number]> = [['lock', t.lockMs], ['pending', t.pendingMs], ['snapshot', t.snapshotMs], ['migrate', t.migrateMs], ['checks', t.checksMs], ['restore', t.restoreMs]];
+  const phases: Array<[string, number]> = [
+    ['lock', t.lockMs],
+    ['pending', t.pendingMs],
+    ['snapshot', t.snapshotMs],
+    ['migrate', t.migrateMs],
+    ['checks', t.checksMs],
+    ['restore', t.restoreMs],
+  ];
   out('timings', [...phases.filter(([name, n]) => name !== 'restore' || n > 0).map(([name, n]) => `${name} ${ms(n)}`), `total ${ms(t.totalMs)}`].join(' · '));
   return r;
 }

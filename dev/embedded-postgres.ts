@@ -11,7 +11,9 @@ export interface EmbeddedServer {
   stop: () => Promise<void>;
 }
 
-type EmbeddedCtor = new (options: Record<string, unknown>) => {
+type EmbeddedCtor = new (
+  options: Record<string, unknown>,
+) => {
   initialise(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;

@@ -16,7 +16,9 @@ describe("the app's writes during a failed deploy", () => {
 
   it('are counted in the report, kept in the replaced database, and re-applied without overwriting a reused id', async () => {
     const db = await dbs.create('appw');
-    await query(db.url, `
+    await query(
+      db.url,
+      `
       create table customers (id serial primary key, name text not null);
       create table orders (id serial primary key, customer_id int not null references customers, total numeric(10,2) not null);
       create table notes (id serial primary key, body text);
@@ -24,7 +26,8 @@ describe("the app's writes during a failed deploy", () => {
       insert into events select i, 'e' || i from generate_series(1, 25000) i;
       insert into customers (name) select 'c' || i from generate_series(1, 20) i;
       insert into orders (customer_id, total) select 1 + i % 20, i from generate_series(1, 50) i;
-      insert into notes (body) select 'n' || i from generate_series(1, 5) i;`);
+      insert into notes (body) select 'n' || i from generate_series(1, 5) i;`,
+    );
     const project = await mkdtemp(join(tmpdir(), 'lifeboat-appwrites-'));
     const pause = await mkdtemp(join(tmpdir(), 'lifeboat-failpoint-'));
     const run = (args: string[]) => lifeboat(args, { url: db.url, cwd: project, env: pgEnv(db.url) });
@@ -39,19 +42,25 @@ describe("the app's writes during a failed deploy", () => {
     });
     await until(() => existsSync(join(pause, 'deploy:after-migrate.paused')) || deploy.exitCode !== null);
     // The app, between the migration and the rollback.
-    await query(db.url, `
+    await query(
+      db.url,
+      `
       insert into customers (name) select 'new' || i from generate_series(1, 5) i;
       insert into orders (customer_id, total) select 21 + i % 5, 100 + i from generate_series(1, 10) i;
       update orders set total = total + 1000 where id in (3, 4);
       delete from orders where id = 5;
       insert into notes (body) values ('during the deploy');
       update events set v = 'changed' where id in (7, 24000);
-      insert into events values (25001, 'new');`);
+      insert into events values (25001, 'new');`,
+    );
     await writeFile(join(pause, 'deploy:after-migrate.resume'), '');
     const deployed = await deploy;
     expect(deployed.exitCode, String(deployed.stderr)).toBe(20);
 
-    const journal = (await readFile(join(project, '.lifeboat', 'journal.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const journal = (await readFile(join(project, '.lifeboat', 'journal.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const report = journal.find((e) => e.event === 'deploy');
     const replaced: string = report.restore.replaced;
     if (report.snapshot.cloneDatabase) dbs.track(report.snapshot.cloneDatabase);
@@ -117,7 +126,10 @@ describe("the app's writes during a failed deploy", () => {
     expect(await dataDigest(db.url)).toEqual(afterReapply);
     // The sequences were moved past the re-inserted ids: the app's next order does not collide.
     expect(await query(db.url, 'insert into orders (customer_id, total) values (1, 1) returning id')).toEqual([{ id: 61 }]);
-    const journalAfter = (await readFile(join(project, '.lifeboat', 'journal.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const journalAfter = (await readFile(join(project, '.lifeboat', 'journal.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(journalAfter.filter((e) => e.event === 'reapply').map((e) => e.conflicts)).toEqual([1, 1]);
 
     // Bad input changes nothing.

@@ -57,7 +57,10 @@ describe('bad input gets a clear error, a distinct exit code, and changes nothin
     const wrong = new URL(shop.url);
     wrong.password = 'definitely-wrong';
     const probe = new pg.Client({ connectionString: wrong.toString() });
-    const accepted = await probe.connect().then(() => true, () => false);
+    const accepted = await probe.connect().then(
+      () => true,
+      () => false,
+    );
     await probe.end().catch(() => {});
     if (accepted) {
       console.warn('wrong-password case skipped: the test server does not check passwords (trust auth)');
@@ -98,7 +101,10 @@ describe('bad input gets a clear error, a distinct exit code, and changes nothin
 
   it('an unknown snapshot id', async () => {
     const store = await newStore();
-    for (const args of [['restore', 'nope', '--yes'], ['verify', 'nope']]) {
+    for (const args of [
+      ['restore', 'nope', '--yes'],
+      ['verify', 'nope'],
+    ]) {
       const result = await lifeboat([...args, '--store', store], { url: shop.url });
       expectCleanError(result, 12, /No snapshot "nope"/);
     }

@@ -16,11 +16,14 @@ describe('kill -9 at every phase of a deploy, then `lifeboat recover`', () => {
 
   async function setUp() {
     const db = await dbs.create('crash');
-    await query(db.url, `
+    await query(
+      db.url,
+      `
       create table customers (id serial primary key, name text not null);
       create table orders (id serial primary key, customer_id int not null references customers, total numeric(10,2));
       insert into customers (name) select 'c' || i from generate_series(1, 50) i;
-      insert into orders (customer_id, total) select 1 + i % 50, i from generate_series(1, 200) i;`);
+      insert into orders (customer_id, total) select 1 + i % 50, i from generate_series(1, 200) i;`,
+    );
     const project = await mkdtemp(join(tmpdir(), 'lifeboat-crash-'));
     const file = async (name: string, sql: string) => {
       await writeFile(join(project, name), sql);
@@ -101,7 +104,7 @@ describe('kill -9 at every phase of a deploy, then `lifeboat recover`', () => {
   }
 
   it('a record left by a Lifeboat on another machine: status cannot judge it; under the lock it is interrupted, and recover acts on it', async () => {
-    const { db, project, file, run, cli, state } = await setUp();
+    const { project, file, run, cli, state } = await setUp();
     const before = await state();
     const killed = await run([], await file('m.sql', 'update orders set total = 0;'), { LIFEBOAT_FAILPOINT: 'deploy:after-migrate' });
     expect(killed.signal).toBe('SIGKILL');
@@ -122,7 +125,7 @@ describe('kill -9 at every phase of a deploy, then `lifeboat recover`', () => {
   });
 
   it('an interrupted deploy whose snapshot is gone: recover says so, and --dismiss closes the record after the database was put right by hand', async () => {
-    const { db, project, file, run, cli } = await setUp();
+    const { db, file, run, cli } = await setUp();
     const killed = await run(['--strategy', 'clone'], await file('m.sql', 'update orders set total = 0;'), { LIFEBOAT_FAILPOINT: 'deploy:after-migrate' });
     expect(killed.signal).toBe('SIGKILL');
     const [record] = json(await cli(['status', '--json'])).interrupted;

@@ -35,7 +35,10 @@ async function stateOf(url: string, table?: string) {
   return { schema: await schemaDump(url), data: await dataDigest(url), migrations: await migrationRows(url, table) };
 }
 
-const sha256 = async (file: string) => createHash('sha256').update((await readFile(file)).toString()).digest('hex');
+const sha256 = async (file: string) =>
+  createHash('sha256')
+    .update((await readFile(file)).toString())
+    .digest('hex');
 
 const ARCHIVE = `CREATE TABLE archived_orders (id integer PRIMARY KEY, total numeric(10,2));
 --> statement-breakpoint
@@ -92,7 +95,11 @@ describe('lifeboat drizzle-kit migrate', () => {
     const report = json(failed);
     expect(FAILED_TRANSACTION.map(([, outcome]) => outcome)).toContain(report.outcome);
     // drizzle-kit printed no cause; the report names the SQL error, found by replaying the migration in a rolled-back transaction.
-    expect(report.tool).toEqual({ exitCode: 1, error: 'exited with code 1', cause: expect.stringMatching(new RegExp(`^division by zero, at ${tag}, statement 4: SELECT 1 / 0; \\(found by replaying`)) });
+    expect(report.tool).toEqual({
+      exitCode: 1,
+      error: 'exited with code 1',
+      cause: expect.stringMatching(new RegExp(`^division by zero, at ${tag}, statement 4: SELECT 1 / 0; \\(found by replaying`)),
+    });
     expect(check(report, 'migrations').problems).toEqual([`${tag} is not applied`]);
     expect(await stateOf(db.url)).toEqual(before);
 
@@ -176,9 +183,7 @@ describe('lifeboat drizzle-kit migrate', () => {
     await project.addMigration('tier', 'ALTER TABLE customers ADD COLUMN tier text;\n');
     const edited = await deploy();
     expect(edited.exitCode, edited.stderr).toBe(21);
-    expect(check(json(edited), 'migrations').problems).toEqual([
-      '0001_seed was changed after it was applied: its sha256 differs from the hash recorded in "ops"."my_migrations"',
-    ]);
+    expect(check(json(edited), 'migrations').problems).toEqual(['0001_seed was changed after it was applied: its sha256 differs from the hash recorded in "ops"."my_migrations"']);
     expect(await stateOf(db.url, 'ops.my_migrations')).toEqual(before);
   });
 
@@ -197,7 +202,9 @@ describe('lifeboat drizzle-kit migrate', () => {
     const report = json(result);
     expect(report).toMatchObject({ pending: [next], migrated: [next] }); // what drizzle ran: not `old`
     expect(result.exitCode, result.stderr).toBe(21);
-    expect(check(report, 'migrations').problems).toEqual([expect.stringMatching(new RegExp(`^${old} is not applied \\(its "when" \\d+ is not after the newest recorded created_at \\d+, so drizzle will never run it\\)$`))]);
+    expect(check(report, 'migrations').problems).toEqual([
+      expect.stringMatching(new RegExp(`^${old} is not applied \\(its "when" \\d+ is not after the newest recorded created_at \\d+, so drizzle will never run it\\)$`)),
+    ]);
     expect(await stateOf(db.url)).toEqual(before);
   });
 
@@ -278,7 +285,11 @@ describe('which database drizzle-kit migrates', () => {
 
   it('a fixed URL in drizzle.config.ts: used; another database given to Lifeboat is refused', async () => {
     const p = await project("export default { dialect: 'postgresql', dbCredentials: { url: 'postgres://app:app-pw@db.internal:5432/shop' } };\n");
-    expect(await prepare(p.dir)).toMatchObject({ mode: 'migrate', databaseUrl: 'postgres://app:app-pw@db.internal:5432/shop', databaseUrlSource: `dbCredentials.url in ${join(p.dir, 'drizzle.config.ts')}` });
+    expect(await prepare(p.dir)).toMatchObject({
+      mode: 'migrate',
+      databaseUrl: 'postgres://app:app-pw@db.internal:5432/shop',
+      databaseUrlSource: `dbCredentials.url in ${join(p.dir, 'drizzle.config.ts')}`,
+    });
     // Refused, naming both databases with their passwords masked.
     const refused = await prepare(p.dir, 'postgres://app:app-pw@elsewhere:5432/shop').catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: 'URL_INVALID' });
@@ -346,7 +357,7 @@ describe('guardedMigrate() from code', () => {
     return { db, project, pool, app, migrate, notes };
   }
 
-  it('a good deploy resolves with the report; the snapshot is a clone (the pool\'s idle connections were closed first)', async () => {
+  it("a good deploy resolves with the report; the snapshot is a clone (the pool's idle connections were closed first)", async () => {
     const { db, project, migrate } = await setup();
     const tag = await project.addMigration('email', 'ALTER TABLE customers ADD COLUMN email text;\n');
     const report = await migrate();
@@ -354,7 +365,7 @@ describe('guardedMigrate() from code', () => {
     expect((await migrationRows(db.url))?.at(-1)).toMatchObject({ hash: await sha256(join(project.migrationsDir, `${tag}.sql`)) });
   });
 
-  it('a failing migration rejects after the rollback: the identical database, and the app\'s db still works', async () => {
+  it("a failing migration rejects after the rollback: the identical database, and the app's db still works", async () => {
     const { db, project, pool, app, migrate } = await setup();
     const before = await stateOf(db.url);
     await app.select().from(customers); // the app's pool holds an idle connection when the rollback swaps the database
@@ -445,7 +456,7 @@ describe('guardedMigrate() from code', () => {
     }
   });
 
-  it('a databaseUrl that is not the db\'s database is refused before anything runs', async () => {
+  it("a databaseUrl that is not the db's database is refused before anything runs", async () => {
     const { project, app } = await setup({ migrate: false });
     const other = await dbs.create('drizzle_code_other');
     await expect(guardedMigrate(app, { migrationsFolder: project.migrationsDir }, { cwd: project.dir, databaseUrl: other.url })).rejects.toMatchObject({ code: 'URL_INVALID' });

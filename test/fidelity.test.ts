@@ -56,11 +56,14 @@ describe('in-place restore after damage', () => {
   for (const strategy of ['dump', 'clone'] as const) {
     it(`${strategy}: gives back exactly the snapshot and keeps the replaced database`, async () => {
       const shop = await dbs.create('shop');
-      await query(shop.url, `
+      await query(
+        shop.url,
+        `
         create table customers (id serial primary key, name text not null);
         create table orders (id serial primary key, customer_id int references customers, total numeric(10,2));
         insert into customers (name) select 'customer ' || i from generate_series(1, 200) i;
-        insert into orders (customer_id, total) select 1 + i % 200, i * 1.5 from generate_series(1, 1000) i;`);
+        insert into orders (customer_id, total) select 1 + i % 200, i * 1.5 from generate_series(1, 1000) i;`,
+      );
       const store = await mkdtemp(join(tmpdir(), 'lifeboat-store-'));
       const before = { schema: await schemaDump(shop.url), data: await dataDigest(shop.url) };
 
@@ -68,10 +71,13 @@ describe('in-place restore after damage', () => {
       expect(taken.exitCode, taken.stderr).toBe(0);
       const id = json(taken).id as string;
 
-      await query(shop.url, `
+      await query(
+        shop.url,
+        `
         drop table orders;
         delete from customers where id > 50;
-        create table stray (x int);`);
+        create table stray (x int);`,
+      );
       const damaged = await dataDigest(shop.url);
 
       const restored = await lifeboat(['restore', id, '--yes', '--store', store, '--json'], { url: shop.url });

@@ -18,11 +18,14 @@ describe('guarded deploys (lifeboat run)', () => {
 
   beforeEach(async () => {
     db = await dbs.create('guard');
-    await query(db.url, `
+    await query(
+      db.url,
+      `
       create table customers (id serial primary key, name text not null, legacy_code text, unused text);
       create table orders (id serial primary key, customer_id int not null references customers, total numeric(10,2), archived boolean not null default false);
       insert into customers (name, legacy_code) select 'c' || i, 'L' || i from generate_series(1, 100) i;
-      insert into orders (customer_id, total) select 1 + i % 100, i from generate_series(1, 500) i;`);
+      insert into orders (customer_id, total) select 1 + i % 100, i from generate_series(1, 500) i;`,
+    );
     project = await mkdtemp(join(tmpdir(), 'lifeboat-project-'));
   });
 
@@ -51,18 +54,24 @@ describe('guarded deploys (lifeboat run)', () => {
       ['sequences', true],
     ]);
     expect(await query(db.url, "select 1 from information_schema.columns where table_name = 'customers' and column_name = 'email'")).toHaveLength(1);
-    const journal = (await readFile(join(project, '.lifeboat', 'journal.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const journal = (await readFile(join(project, '.lifeboat', 'journal.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(journal.find((e) => e.event === 'restore-point')?.snapshot).toBe(report.snapshot.id);
     expect(journal.find((e) => e.event === 'deploy')?.outcome).toBe('applied');
   });
 
   it('a migration that fails half-way: rolled back to the identical database', async () => {
     const before = await state();
-    const result = await deploy([], await migration(`
+    const result = await deploy(
+      [],
+      await migration(`
       create table audit (id int);
       insert into audit values (1);
       update orders set total = 0;
-      select 1 / 0;`));
+      select 1 / 0;`),
+    );
     expect(result.exitCode, result.stderr).toBe(20);
     const report = json(result);
     expect(report.outcome).toBe('migration-failed-rolled-back');
@@ -96,10 +105,7 @@ describe('guarded deploys (lifeboat run)', () => {
   }
 
   it('allowances in lifeboat.config.ts let the intended loss through, and --allow-data-loss lets any', async () => {
-    await writeFile(
-      join(project, 'lifeboat.config.ts'),
-      `export default { allow: { rowLoss: ['orders'], droppedColumns: ['customers.legacy_code'], droppedTables: ['public.audit_old'] } };\n`,
-    );
+    await writeFile(join(project, 'lifeboat.config.ts'), `export default { allow: { rowLoss: ['orders'], droppedColumns: ['customers.legacy_code'], droppedTables: ['public.audit_old'] } };\n`);
     await query(db.url, 'create table audit_old (id int); insert into audit_old values (1);');
     const kept = await deploy([], await migration('delete from orders where archived = false and id > 400; alter table customers drop column legacy_code; drop table audit_old;'));
     expect(kept.exitCode, kept.stderr).toBe(0);
@@ -125,7 +131,9 @@ describe('guarded deploys (lifeboat run)', () => {
     expect(json(small).checks.find((c: { name: string }) => c.name === 'data-preservation').allowed).toEqual(['table public.orders lost 25 of 500 rows (5%)']);
     const big = await deploy([], await migration('delete from orders where id > 100;'));
     expect(big.exitCode).toBe(21);
-    expect(json(big).checks.find((c: { name: string }) => c.name === 'data-preservation').problems).toEqual(['table public.orders lost 375 of 475 rows (78.9%), beyond the allowance (allow.rowLoss: at most 10%)']);
+    expect(json(big).checks.find((c: { name: string }) => c.name === 'data-preservation').problems).toEqual([
+      'table public.orders lost 375 of 475 rows (78.9%), beyond the allowance (allow.rowLoss: at most 10%)',
+    ]);
   });
 
   it('allowances let wiped values, blanked text and a delete-and-refill through, each within its bound', async () => {
@@ -135,7 +143,9 @@ describe('guarded deploys (lifeboat run)', () => {
     );
     const kept = await deploy(
       [],
-      await migration("update customers set legacy_code = null; update customers set name = '' where id <= 20; delete from orders where id % 10 = 0; insert into orders (customer_id, total) select 1, 0 from generate_series(1, 50);"),
+      await migration(
+        "update customers set legacy_code = null; update customers set name = '' where id <= 20; delete from orders where id % 10 = 0; insert into orders (customer_id, total) select 1, 0 from generate_series(1, 50);",
+      ),
     );
     expect(kept.exitCode, kept.stderr).toBe(0);
     const preservation = json(kept).checks.find((c: { name: string }) => c.name === 'data-preservation');
@@ -176,15 +186,16 @@ describe('guarded deploys (lifeboat run)', () => {
   });
 
   it('a migration that leaves an index INVALID or a constraint NOT VALID is caught', async () => {
-    const invalid = await deploy([], await migration(`
+    const invalid = await deploy(
+      [],
+      await migration(`
       insert into customers (id, name) values (1000, 'dup'), (1001, 'dup');
-      create unique index concurrently customers_name_key on customers (name);`));
+      create unique index concurrently customers_name_key on customers (name);`),
+    );
     expect(invalid.exitCode).toBe(20); // psql stops on the error; the index is left INVALID
     const notValid = await deploy([], await migration('alter table orders add constraint positive check (total > 0) not valid;'));
     expect(notValid.exitCode).toBe(21);
-    expect(json(notValid).checks.find((c: { name: string }) => c.name === 'not-valid-constraints').problems).toEqual([
-      'constraint public.orders.positive is NOT VALID',
-    ]);
+    expect(json(notValid).checks.find((c: { name: string }) => c.name === 'not-valid-constraints').problems).toEqual(['constraint public.orders.positive is NOT VALID']);
   });
 
   it('--no-rollback (onFailure: keep) leaves the database as the migration left it, snapshot kept', async () => {
@@ -243,7 +254,10 @@ describe('guarded deploys (lifeboat run)', () => {
     }
   });
 
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     it(`${signal} during the migration: the tool is stopped, the database rolled back, exit ${code}`, async () => {
       const before = await state();
       const command = await migration('delete from orders where id > 10; select pg_sleep(60);');
@@ -290,6 +304,6 @@ process.exit(1);
     expect(status.stdout).toMatch(/during its checks: the database holds the unchecked result/);
     // The database is as the failed migration left it: nothing half-restored, no staging copy left.
     expect((await query(db.url, 'select count(*)::int as n from orders'))[0]).toEqual({ n: 10 });
-    expect(await query(db.url, "select datname from pg_database where datname like $1", [`${db.name}__lifeboat_restoring%`])).toEqual([]);
+    expect(await query(db.url, 'select datname from pg_database where datname like $1', [`${db.name}__lifeboat_restoring%`])).toEqual([]);
   });
 });

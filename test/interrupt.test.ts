@@ -37,6 +37,7 @@ describe('a snapshot that takes a while', () => {
       const result = await child;
       expect(result.exitCode, String(result.stdout)).toBe(0);
       // What a person would read: the terminal's control sequences removed.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's escape sequences are what it removes
       const screen = String(result.stdout).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
       if (json) {
         expect(screen).not.toMatch(/dumping/);

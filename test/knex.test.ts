@@ -94,9 +94,7 @@ describe('Knex', () => {
       const result = await project.lifeboat(['migrate:latest']);
       expect(result.exitCode, result.stderr).toBe(20);
       const report = json(result);
-      expect(report.checks.find((c: { name: string }) => c.name === 'invalid-indexes').problems).toEqual([
-        'index public.customers_name_unique is INVALID (pg_index.indisvalid = false)',
-      ]);
+      expect(report.checks.find((c: { name: string }) => c.name === 'invalid-indexes').problems).toEqual(['index public.customers_name_unique is INVALID (pg_index.indisvalid = false)']);
       expect(await state()).toEqual(before);
       expect(await query(db.url, "select 1 from pg_class where relname = 'customers_name_unique'")).toEqual([]);
     });
@@ -134,7 +132,9 @@ describe('Knex', () => {
 
         const before = await state();
         await project.addMigration('20240103000000_wipe', "  await knex('orders').del();");
-        const error = await guarded(knex, { cwd: project.dir, onNotice: () => {} }).migrate.latest().catch((e: unknown) => e);
+        const error = await guarded(knex, { cwd: project.dir, onNotice: () => {} })
+          .migrate.latest()
+          .catch((e: unknown) => e);
         expect(error).toMatchObject({ code: 'CHECKS_FAILED_ROLLED_BACK', report: { outcome: 'checks-failed-rolled-back' } });
         expect(await state()).toEqual(before);
         // The pool was closed for the rename swap and reopened: the app keeps working.
@@ -154,7 +154,9 @@ describe('Knex', () => {
         const before = await state();
         await project.addMigration('20240102000000_ok', "  await knex.schema.alterTable('customers', (t) => t.text('tier'));");
         await project.addMigration('20240103000000_fails', "  await knex.raw('select 1 / 0');");
-        const error = await guarded(knex, { cwd: project.dir, onNotice: () => {} }).migrate.latest().catch((e: unknown) => e);
+        const error = await guarded(knex, { cwd: project.dir, onNotice: () => {} })
+          .migrate.latest()
+          .catch((e: unknown) => e);
         // knex ran the batch in one transaction: restored (20), or nothing to restore (31) when nothing committed on the server meanwhile.
         expect(['DEPLOY_FAILED_ROLLED_BACK', 'DEPLOY_FAILED_UNCHANGED']).toContain((error as { code: string }).code);
         expect(String((error as Error).message)).toMatch(/division by zero/);
@@ -275,7 +277,9 @@ describe('Knex', () => {
       const other = await dbs.create('knex_hook_other');
       const knex = knexFactory({ client: 'pg', connection: db.url });
       try {
-        const error = await guarded(knex, { databaseUrl: other.url, onNotice: () => {} }).migrate.latest().catch((e: unknown) => e);
+        const error = await guarded(knex, { databaseUrl: other.url, onNotice: () => {} })
+          .migrate.latest()
+          .catch((e: unknown) => e);
         expect(error).toMatchObject({ code: 'URL_INVALID' });
         expect((error as Error).message).toBe(
           `the databaseUrl given to guarded() names ${display(other.url)}, but the Knex instance's connection names ${display(db.url)}: knex would migrate that one, not the one Lifeboat protects.`,

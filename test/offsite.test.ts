@@ -19,7 +19,11 @@ async function seed(url: string): Promise<void> {
   );
 }
 
-const oneLine = (stderr: string) => stderr.trim().split('\n').filter((l) => l.startsWith('lifeboat: '));
+const oneLine = (stderr: string) =>
+  stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('lifeboat: '));
 
 describe('off-site copies', () => {
   const dbs = databases();

@@ -65,10 +65,7 @@ describe('the published packages, installed from their tarballs', () => {
 
   it('knex satisfies its peer range; the other adapters name theirs', async () => {
     const { problems } = JSON.parse((await run('npm', ['ls', '--all', '--json'])).stdout) as { problems?: string[] };
-    expect(problems?.sort()).toEqual([
-      'missing: drizzle-kit@^0.31.0, required by @lifeboat/drizzle@0.1.0',
-      'missing: prisma@^6.19.0 || ^7.0.0, required by @lifeboat/prisma@0.1.0',
-    ]);
+    expect(problems?.sort()).toEqual(['missing: drizzle-kit@^0.31.0, required by @lifeboat/drizzle@0.1.0', 'missing: prisma@^6.19.0 || ^7.0.0, required by @lifeboat/prisma@0.1.0']);
   });
 
   it('require() and import give the same module', async () => {
@@ -97,7 +94,10 @@ describe('the published packages, installed from their tarballs', () => {
 
   it('lifeboat init, a guarded knex deploy and a rollback, through the installed bin', async () => {
     const db = await dbs.create('pack');
-    const items = async () => (await query<{ t: string | null }>(db.url, "select to_regclass('public.items')::text as t"))[0]!.t === null ? null : (await query(db.url, 'select name from items order by id')).map((r) => r.name);
+    const items = async () =>
+      (await query<{ t: string | null }>(db.url, "select to_regclass('public.items')::text as t"))[0]!.t === null
+        ? null
+        : (await query(db.url, 'select name from items order by id')).map((r) => r.name);
 
     const init = await run('npx', ['lifeboat', 'init']);
     expect(init.exitCode, init.stderr).toBe(0);

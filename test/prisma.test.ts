@@ -94,7 +94,12 @@ describe('lifeboat prisma migrate deploy', () => {
   for (const [what, sql, finding, allowance] of [
     ['deletes rows', 'DELETE FROM orders WHERE total > 100;', /table public\.orders lost 200 of 300 rows/, { rowLoss: ['orders'] }],
     ['drops a table', 'DROP TABLE orders;', /table public\.orders \(300 rows\) was dropped/, { droppedTables: ['orders'] }],
-    ['drops a non-empty column', 'ALTER TABLE customers DROP COLUMN legacy_code;', /column public\.customers\.legacy_code, which held values, was dropped/, { droppedColumns: ['customers.legacy_code'] }],
+    [
+      'drops a non-empty column',
+      'ALTER TABLE customers DROP COLUMN legacy_code;',
+      /column public\.customers\.legacy_code, which held values, was dropped/,
+      { droppedColumns: ['customers.legacy_code'] },
+    ],
   ] as const) {
     it(`a migration that succeeds but ${what}: caught and rolled back; with the allowance, kept`, async () => {
       const { project, lifeboat, state } = await setup();
@@ -102,13 +107,21 @@ describe('lifeboat prisma migrate deploy', () => {
       await project.addMigration('20240102000000_cleanup', `${sql}\n`);
       const caught = await lifeboat(['migrate', 'deploy']);
       expect(caught.exitCode, caught.stderr).toBe(21);
-      expect(json(caught).checks.find((c: { name: string }) => c.name === 'data-preservation').problems.join('\n')).toMatch(finding);
+      expect(
+        json(caught)
+          .checks.find((c: { name: string }) => c.name === 'data-preservation')
+          .problems.join('\n'),
+      ).toMatch(finding);
       expect(await state()).toEqual(before);
 
       await writeFile(join(project.dir, 'lifeboat.config.ts'), `export default ${JSON.stringify({ allow: allowance })};\n`);
       const kept = await lifeboat(['migrate', 'deploy']);
       expect(kept.exitCode, kept.stderr).toBe(0);
-      expect(json(kept).checks.find((c: { name: string }) => c.name === 'data-preservation').allowed.join('\n')).toMatch(finding);
+      expect(
+        json(kept)
+          .checks.find((c: { name: string }) => c.name === 'data-preservation')
+          .allowed.join('\n'),
+      ).toMatch(finding);
     });
   }
 
@@ -230,10 +243,12 @@ describe('which database Prisma migrates', () => {
     return { url: database.url, source: database.source, env: prismaEnv };
   };
 
-  it('Prisma 7: the URL only in prisma.config.ts, read with the project\'s own @prisma/config 7', async () => {
+  it("Prisma 7: the URL only in prisma.config.ts, read with the project's own @prisma/config 7", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lifeboat-prisma7-'));
     // A Prisma 7 project's node_modules as far as the config goes: @prisma/config 7.
-    const config7 = createRequire(join(repoRoot, 'package.json')).resolve('prisma-config-7/package.json').replace(/\/package\.json$/, '');
+    const config7 = createRequire(join(repoRoot, 'package.json'))
+      .resolve('prisma-config-7/package.json')
+      .replace(/\/package\.json$/, '');
     await mkdir(join(dir, 'node_modules/@prisma'), { recursive: true });
     await symlink(config7, join(dir, 'node_modules/@prisma/config'));
     await mkdir(join(dir, 'db'), { recursive: true });
@@ -257,13 +272,13 @@ describe('which database Prisma migrates', () => {
   it('Prisma 6: directUrl over url, env(...) from the environment, then .env', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lifeboat-prisma6-'));
     await mkdir(join(dir, 'prisma'), { recursive: true });
-    await writeFile(
-      join(dir, 'prisma/schema.prisma'),
-      'datasource db {\n  provider  = "postgresql"\n  // url = env("OLD_URL")\n  url       = env("POOLED_URL")\n  directUrl = env("DIRECT_URL")\n}\n',
-    );
+    await writeFile(join(dir, 'prisma/schema.prisma'), 'datasource db {\n  provider  = "postgresql"\n  // url = env("OLD_URL")\n  url       = env("POOLED_URL")\n  directUrl = env("DIRECT_URL")\n}\n');
     await writeFile(join(dir, '.env'), 'DIRECT_URL="postgres://u:p@direct:5432/app"\nPOOLED_URL=postgres://u:p@pooler:6543/app\n');
     const project = await locateProject(dir, ['migrate', 'deploy']);
-    expect(resolve(project, undefined, {})).toMatchObject({ url: 'postgres://u:p@direct:5432/app', source: `DIRECT_URL in ${join(dir, '.env')} (read by datasource directUrl in ${join(dir, 'prisma/schema.prisma')})` });
+    expect(resolve(project, undefined, {})).toMatchObject({
+      url: 'postgres://u:p@direct:5432/app',
+      source: `DIRECT_URL in ${join(dir, '.env')} (read by datasource directUrl in ${join(dir, 'prisma/schema.prisma')})`,
+    });
     expect(resolve(project, undefined, { DIRECT_URL: 'postgres://u:p@fromenv:5432/app' })).toMatchObject({ url: 'postgres://u:p@fromenv:5432/app' });
     // An override points prisma at the same database, through every variable the datasource reads.
     const override = resolve(project, 'postgres://u:p@chosen:5432/app', {});

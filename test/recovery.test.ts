@@ -12,11 +12,14 @@ describe('recovery', () => {
 
   beforeEach(async () => {
     db = await dbs.create('recov');
-    await query(db.url, `
+    await query(
+      db.url,
+      `
       create table customers (id serial primary key, name text not null, email text);
       create table orders (id serial primary key, customer_id int not null references customers, total numeric(10,2) not null);
       insert into customers (name, email) select 'c' || i, 'c' || i || '@example.com' from generate_series(1, 60) i;
-      insert into orders (customer_id, total) select 1 + i % 60, i from generate_series(1, 240) i;`);
+      insert into orders (customer_id, total) select 1 + i % 60, i from generate_series(1, 240) i;`,
+    );
     // Inside the repo, so `npx lifeboat` in the runbook finds the repo's own CLI.
     await mkdir(join(repoRoot, 'test/.tmp'), { recursive: true });
     project = await mkdtemp(join(repoRoot, 'test/.tmp/recovery-'));
@@ -53,12 +56,15 @@ describe('recovery', () => {
 
   it('says what a rollback throws away: rows added, removed and changed since the restore point', async () => {
     expect((await deploy('alter table orders add column note text')).exitCode).toBe(0);
-    await query(db.url, `
+    await query(
+      db.url,
+      `
       insert into orders (customer_id, total) values (1, 5), (2, 6), (3, 7);
       delete from orders where id in (10, 11);
       update orders set total = total + 1 where id between 20 and 24;
       update orders set note = 'new column only' where id = 30;
-      insert into customers (name) values ('late');`);
+      insert into customers (name) values ('late');`,
+    );
     const rolled = await run(['rollback', '--yes', '--json']);
     expect(rolled.exitCode, rolled.stderr).toBe(0);
     const tables = json(rolled).discarded.tables;
@@ -89,7 +95,10 @@ describe('recovery', () => {
     expect(json(failed).error).toMatch(/data\.dump does not match its sha256/);
     expect(failed.stderr).toMatch(/The live database was not touched/);
     expect(await state()).toEqual(live);
-    const journal = (await readFile(join(project, '.lifeboat/journal.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const journal = (await readFile(join(project, '.lifeboat/journal.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(journal.filter((e) => e.event === 'drill').map((e) => e.ok)).toEqual([true, false]);
   });
 
@@ -189,7 +198,9 @@ describe('recovery', () => {
     expect(await databaseNames(`${db.name}__lifeboat_replaced_%`)).toHaveLength(2);
 
     expect((await run(['prune', '--keep', '1', '--yes'])).exitCode).toBe(0);
-    const left = json(await run(['list', '--json'])).snapshots.map((s: { id: string }) => s.id).sort();
+    const left = json(await run(['list', '--json']))
+      .snapshots.map((s: { id: string }) => s.id)
+      .sort();
     expect(left).toEqual([restorePoint, verified, newer[1]].sort());
     expect(await databaseNames(`${db.name}__lifeboat_replaced_%`)).toHaveLength(1);
   });

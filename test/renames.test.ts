@@ -107,13 +107,16 @@ describe('renames are not data loss', () => {
   describe('lifeboat run -- psql', () => {
     async function setup() {
       const db = await dbs.create('renames');
-      await query(db.url, `
+      await query(
+        db.url,
+        `
         create table customers (id serial primary key, name text not null);
         create table orders (id serial primary key, customer_id int not null references customers, total numeric(10,2));
         create table events (id int primary key, kind text, payload jsonb);
         insert into customers (name) select 'c' || i from generate_series(1, 100) i;
         insert into orders (customer_id, total) select 1 + i % 100, i from generate_series(1, 500) i;
-        insert into events select i, 'k' || i % 7, jsonb_build_object('n', i) from generate_series(1, 300) i;`);
+        insert into events select i, 'k' || i % 7, jsonb_build_object('n', i) from generate_series(1, 300) i;`,
+      );
       const project = await mkdtemp(join(tmpdir(), 'lifeboat-renames-'));
       const deploy = async (sql: string) => {
         const file = join(project, `m-${Date.now()}.sql`);
@@ -125,8 +128,18 @@ describe('renames are not data loss', () => {
     }
 
     for (const [what, sql, problem, note] of [
-      ['renames a column, then drops it', 'alter table customers rename column name to full_name; alter table customers drop column full_name;', 'column public.customers.name, which held values, was dropped', undefined],
-      ['renames a table, then empties it', 'alter table orders rename to purchases; delete from purchases;', 'table public.orders lost 500 of 500 rows (100%)', 'renamed table public.orders → purchases'],
+      [
+        'renames a column, then drops it',
+        'alter table customers rename column name to full_name; alter table customers drop column full_name;',
+        'column public.customers.name, which held values, was dropped',
+        undefined,
+      ],
+      [
+        'renames a table, then empties it',
+        'alter table orders rename to purchases; delete from purchases;',
+        'table public.orders lost 500 of 500 rows (100%)',
+        'renamed table public.orders → purchases',
+      ],
       [
         'rebuilds a table under its own name with rows missing',
         'create table events_new (id bigint primary key, kind text, payload jsonb); insert into events_new select * from events where id > 10; drop table events; alter table events_new rename to events;',
@@ -155,7 +168,9 @@ describe('renames are not data loss', () => {
       expect(preservation(json(rebuilt))).toMatchObject({ ok: true, allowed: [], notes: [] });
 
       await writeFile(join(project, 'lifeboat.config.json'), JSON.stringify({ allow: { rowLoss: ['purchases'], valueLoss: ['customers.full_name'] } }));
-      const renamed = await deploy("alter table orders rename to purchases; delete from purchases where id > 450; alter table customers rename column name to full_name; update customers set full_name = '' where id <= 5;");
+      const renamed = await deploy(
+        "alter table orders rename to purchases; delete from purchases where id > 450; alter table customers rename column name to full_name; update customers set full_name = '' where id <= 5;",
+      );
       expect(renamed.exitCode, renamed.stderr).toBe(0);
       expect(preservation(json(renamed))).toMatchObject({
         ok: true,

@@ -144,52 +144,60 @@ describe('a store that cannot be fooled or emptied by accident', () => {
     const { checksum: _checksum, ...old } = JSON.parse(original);
     await writeFile(path, JSON.stringify(old, null, 2));
     const journalPath = join(store, 'journal.jsonl');
-    const journal = (await readFile(journalPath, 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+    const journal = (await readFile(journalPath, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     await writeFile(journalPath, `${journal.map(({ manifestSha256: _sha, ...e }) => JSON.stringify(e)).join('\n')}\n`);
     const result = await verify(store, taken.id);
     expect(result.exitCode).toBe(0);
     expect(result.checks).toContain('manifest.json: no checksum (written by an older Lifeboat)');
   });
 
-  it.skipIf(!fullDisk)('a store that fills up: STORE_FULL (28), nothing half-written kept, the database untouched, a deploy stops before its migration (needs root on Linux to mount a tmpfs; skipped otherwise)', async () => {
-    const store = join(fullDisk!, 'store');
-    const before = await dataDigest(db.url);
+  it.skipIf(!fullDisk)(
+    'a store that fills up: STORE_FULL (28), nothing half-written kept, the database untouched, a deploy stops before its migration (needs root on Linux to mount a tmpfs; skipped otherwise)',
+    async () => {
+      const store = join(fullDisk!, 'store');
+      const before = await dataDigest(db.url);
 
-    // The dump's stream fills the disk.
-    const dumped = await lifeboat(['snapshot', '--strategy', 'dump', '--store', store], { url: db.url });
-    expect(dumped.exitCode, dumped.stderr).toBe(28);
-    expect(dumped.stderr).toMatch(
-      new RegExp(`is full; the snapshot of "${db.name}" did not fit \\(it needed more than the [\\d.]+ kB it had written; the database is [\\d.]+ MB on the server; [\\d.]+ kB is free there now that the partial snapshot is removed\\)`),
-    );
-    expect(dumped.stderr).not.toMatch(/Unexpected error|ENOSPC|\n\s+at /);
-    expect(await readdir(join(store, 'snapshots'))).toEqual([]);
+      // The dump's stream fills the disk.
+      const dumped = await lifeboat(['snapshot', '--strategy', 'dump', '--store', store], { url: db.url });
+      expect(dumped.exitCode, dumped.stderr).toBe(28);
+      expect(dumped.stderr).toMatch(
+        new RegExp(
+          `is full; the snapshot of "${db.name}" did not fit \\(it needed more than the [\\d.]+ kB it had written; the database is [\\d.]+ MB on the server; [\\d.]+ kB is free there now that the partial snapshot is removed\\)`,
+        ),
+      );
+      expect(dumped.stderr).not.toMatch(/Unexpected error|ENOSPC|\n\s+at /);
+      expect(await readdir(join(store, 'snapshots'))).toEqual([]);
 
-    // A deploy: the snapshot does not fit, so the migration never runs.
-    const deploy = await lifeboat(['run', '--strategy', 'dump', '--store', store, '--', 'psql', '-c', 'create table ran ()', db.url], { url: db.url });
-    expect(deploy.exitCode, deploy.stderr).toBe(28);
-    expect(await query(db.url, "select 1 from pg_tables where tablename = 'ran'")).toEqual([]);
-    expect(await readdir(join(store, 'snapshots'))).toEqual([]);
+      // A deploy: the snapshot does not fit, so the migration never runs.
+      const deploy = await lifeboat(['run', '--strategy', 'dump', '--store', store, '--', 'psql', '-c', 'create table ran ()', db.url], { url: db.url });
+      expect(deploy.exitCode, deploy.stderr).toBe(28);
+      expect(await query(db.url, "select 1 from pg_tables where tablename = 'ran'")).toEqual([]);
+      expect(await readdir(join(store, 'snapshots'))).toEqual([]);
 
-    // The journal append, the store's last write: the disk is filled while the snapshot (a clone) pauses there.
-    const failpoints = await newStore();
-    const child = execa(process.execPath, [cliPath, 'snapshot', '--strategy', 'clone', '--store', store], {
-      env: { DATABASE_URL: db.url, LIFEBOAT_FAILPOINT: 'snapshot:before-journal=pause', LIFEBOAT_FAILPOINT_DIR: failpoints },
-      reject: false,
-    });
-    await waitFor(() => existsSync(join(failpoints, 'snapshot:before-journal.paused')));
-    const [id] = await readdir(join(store, 'snapshots'));
-    expect(await readdir(join(store, 'snapshots', id!))).toContain('manifest.json');
-    fillUp(join(fullDisk!, 'filler'));
-    await writeFile(join(failpoints, 'snapshot:before-journal.resume'), '');
-    const cloned = await child;
-    expect(cloned.exitCode, String(cloned.stderr)).toBe(28);
-    expect(String(cloned.stderr)).toMatch(/is full; the snapshot of .* did not fit/);
-    expect(await readdir(join(store, 'snapshots'))).toEqual([]);
-    expect(await databaseNames(cloneDatabaseName(id!))).toEqual([]);
-    expect(existsSync(join(store, 'journal.jsonl')) ? await readFile(join(store, 'journal.jsonl'), 'utf8') : '').toBe('');
+      // The journal append, the store's last write: the disk is filled while the snapshot (a clone) pauses there.
+      const failpoints = await newStore();
+      const child = execa(process.execPath, [cliPath, 'snapshot', '--strategy', 'clone', '--store', store], {
+        env: { DATABASE_URL: db.url, LIFEBOAT_FAILPOINT: 'snapshot:before-journal=pause', LIFEBOAT_FAILPOINT_DIR: failpoints },
+        reject: false,
+      });
+      await waitFor(() => existsSync(join(failpoints, 'snapshot:before-journal.paused')));
+      const [id] = await readdir(join(store, 'snapshots'));
+      expect(await readdir(join(store, 'snapshots', id!))).toContain('manifest.json');
+      fillUp(join(fullDisk!, 'filler'));
+      await writeFile(join(failpoints, 'snapshot:before-journal.resume'), '');
+      const cloned = await child;
+      expect(cloned.exitCode, String(cloned.stderr)).toBe(28);
+      expect(String(cloned.stderr)).toMatch(/is full; the snapshot of .* did not fit/);
+      expect(await readdir(join(store, 'snapshots'))).toEqual([]);
+      expect(await databaseNames(cloneDatabaseName(id!))).toEqual([]);
+      expect(existsSync(join(store, 'journal.jsonl')) ? await readFile(join(store, 'journal.jsonl'), 'utf8') : '').toBe('');
 
-    expect(await dataDigest(db.url)).toEqual(before);
-  });
+      expect(await dataDigest(db.url)).toEqual(before);
+    },
+  );
 
   it('a closed stdout ends the command quietly: `lifeboat status | head -1` exits 0 with no stack trace', async () => {
     const store = await newStore();
@@ -200,7 +208,10 @@ describe('a store that cannot be fooled or emptied by accident', () => {
     expect(head.stdout).toMatch(/^Database: +\(all in the store\)$/);
     // And without a race: the reading end is closed before Lifeboat writes its first line.
     await execa('sh', ['-c', `mkfifo go && { read x <go; ${status} 2>err-closed; echo $? >code-closed; } | { exec <&-; echo >go; }`], { cwd: dir });
-    for (const [code, err] of [['code', 'err'], ['code-closed', 'err-closed']]) {
+    for (const [code, err] of [
+      ['code', 'err'],
+      ['code-closed', 'err-closed'],
+    ]) {
       expect((await readFile(join(dir, code!), 'utf8')).trim()).toBe('0');
       expect(await readFile(join(dir, err!), 'utf8')).toBe('');
     }

@@ -88,7 +88,11 @@ describe('the store', () => {
     }
 
     const dry = await lifeboat(['prune', '--max-age', '7', '--dry-run', '--json', '--store', store], { url: db.url });
-    expect(json(dry).expired.map((e: { id: string }) => e.id).sort()).toEqual(ids.slice(0, 2).sort());
+    expect(
+      json(dry)
+        .expired.map((e: { id: string }) => e.id)
+        .sort(),
+    ).toEqual(ids.slice(0, 2).sort());
     expect(json(await lifeboat(['list', '--json', '--store', store])).snapshots).toHaveLength(5);
 
     const refused = await lifeboat(['prune', '--max-age', '7', '--store', store], { url: db.url });
@@ -96,7 +100,11 @@ describe('the store', () => {
     expect(json(await lifeboat(['list', '--json', '--store', store])).snapshots).toHaveLength(5);
 
     expect((await lifeboat(['prune', '--max-age', '7', '--yes', '--store', store], { url: db.url })).exitCode).toBe(0);
-    expect(json(await lifeboat(['list', '--json', '--store', store])).snapshots.map((s: { id: string }) => s.id).sort()).toEqual(ids.slice(2).sort());
+    expect(
+      json(await lifeboat(['list', '--json', '--store', store]))
+        .snapshots.map((s: { id: string }) => s.id)
+        .sort(),
+    ).toEqual(ids.slice(2).sort());
 
     // With both limits a snapshot stays if either keeps it; --keep 1 leaves only the newest.
     expect((await lifeboat(['prune', '--keep', '2', '--max-age', '7', '--yes', '--store', store], { url: db.url })).exitCode).toBe(0);

@@ -8,23 +8,7 @@ import { join } from 'node:path';
 import { chooseDatabase, type DeployReport, type Manifest } from '@lifeboat/core';
 import pg from 'pg';
 import { createKnexProject } from '../../dev/knex-project.js';
-import {
-  alternate,
-  benchDir,
-  type CaseResult,
-  type Context,
-  dropDatabase,
-  formatMs,
-  knexCliPath,
-  lifeboat,
-  median,
-  medianOf,
-  ratioRow,
-  removeDir,
-  type Row,
-  type RunRecord,
-  timed,
-} from '../lib.js';
+import { alternate, benchDir, type CaseResult, type Context, dropDatabase, formatMs, knexCliPath, lifeboat, median, medianOf, ratioRow, removeDir, type Row, type RunRecord, timed } from '../lib.js';
 
 interface KnexProject {
   dir: string;

@@ -116,7 +116,14 @@ export async function restoreRemote(ctx: Context): Promise<CaseResult> {
       const store = join(ctx.work, `empty-store-${run}`);
       const r = await measured(ctx, cliPath, ['restore', remote.id, '--from-remote', '--to', name, '--json', '--store', store, '--config', config], { DATABASE_URL: ctx.url, ...remote.env });
       const doc = JSON.parse(r.stdout) as { fetchMs: number; durationMs: number };
-      return { ms: r.ms, detail: { peakBytes: r.peakBytes, fetchMs: doc.fetchMs, restoreMs: doc.durationMs }, cleanup: async () => { await dropDatabase(ctx, name); await rm(store, { recursive: true, force: true }); } };
+      return {
+        ms: r.ms,
+        detail: { peakBytes: r.peakBytes, fetchMs: doc.fetchMs, restoreMs: doc.durationMs },
+        cleanup: async () => {
+          await dropDatabase(ctx, name);
+          await rm(store, { recursive: true, force: true });
+        },
+      };
     },
     baseline: async (run) => {
       const name = `${ctx.database}_from_remote_pg_${run}`;
@@ -127,7 +134,13 @@ export async function restoreRemote(ctx: Context): Promise<CaseResult> {
       const env = pgEnv(ctx.adminUrl);
       await timed('createdb', ['--no-password', '-T', 'template0', name], { env });
       await timed('pg_restore', ['--no-password', '-d', name, file], { env });
-      return { ms: performance.now() - start, cleanup: async () => { await dropDatabase(ctx, name); await rm(file, { force: true }); } };
+      return {
+        ms: performance.now() - start,
+        cleanup: async () => {
+          await dropDatabase(ctx, name);
+          await rm(file, { force: true });
+        },
+      };
     },
   });
   const fetch = medianOf(runs, 'lifeboat', (s) => s.detail?.fetchMs as number);

@@ -121,10 +121,7 @@ export async function dataDigest(url: string): Promise<Record<string, string>> {
   );
   const digest: Record<string, string> = {};
   for (const { name } of tables) {
-    const [row] = await query<{ n: string; md5: string | null }>(
-      url,
-      `select count(*) as n, md5(string_agg(t::text, E'\\n' order by t::text)) as md5 from ${name} t`,
-    );
+    const [row] = await query<{ n: string; md5: string | null }>(url, `select count(*) as n, md5(string_agg(t::text, E'\\n' order by t::text)) as md5 from ${name} t`);
     digest[name] = `${row!.n}:${row!.md5 ?? ''}`;
   }
   return digest;
@@ -149,6 +146,7 @@ export async function lifeboat(args: string[], options: { env?: Record<string, s
   return { exitCode: result.exitCode ?? -1, signal: result.signal, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a test reads the CLI's JSON documents field by field
 export function json<T = any>(result: CliResult): T {
   try {
     return JSON.parse(result.stdout) as T;

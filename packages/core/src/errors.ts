@@ -70,6 +70,10 @@ export function isLifeboatError(error: unknown): error is LifeboatError {
 
 /** The first line of an arbitrary error, secrets removed: for wrapping tool output. */
 export function firstLine(text: string): string {
-  const line = text.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? '';
+  const line =
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ?? '';
   return redact(line);
 }

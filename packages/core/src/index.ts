@@ -18,7 +18,7 @@ export type { Progress, ProgressFn } from './progress.js';
 export { type Manifest, manifestSchema } from './store/manifest.js';
 export { findSnapshot, listStore, openStore, type Store, type StoreListing } from './store/store.js';
 export { appendJournal, type JournalEntry, readJournal } from './store/journal.js';
-export { type StrategyName } from './strategies/choose.js';
+export type { StrategyName } from './strategies/choose.js';
 export { type TakeSnapshotOptions, takeSnapshot } from './snapshot/take.js';
 export { type VerifyResult, verifySnapshot } from './snapshot/verify.js';
 export { type RestoreOptions, type RestoreResult, restoreSnapshot } from './restore/restore.js';
@@ -55,7 +55,7 @@ export { type InterruptedOperation, interruptedOperations } from './recovery/int
 export { recoveryStatus, type StatusReport } from './recovery/status.js';
 export { type ClassProposal, classesSnippet, classify } from './recovery/classify.js';
 export { runbook } from './recovery/runbook.js';
-export { type DataClass } from './config/schema.js';
+export type { DataClass } from './config/schema.js';
 export { type Remote, openRemote } from './remote/remote.js';
 export { type RemoteSettings, parseRemote } from './remote/url.js';
 export { pushSnapshot, type PushOptions, type PushResult } from './remote/push.js';

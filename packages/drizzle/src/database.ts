@@ -55,5 +55,5 @@ export async function resolveDatabase(load: ConfigLoader, choose: (tool: ToolDat
       };
     }
   }
-  throw anotherDatabaseError(database, tool, 'Make them agree (for example dbCredentials: { url: process.env.DATABASE_URL! } and set DATABASE_URL), or drop ' + database.source + '.');
+  throw anotherDatabaseError(database, tool, `Make them agree (for example dbCredentials: { url: process.env.DATABASE_URL! } and set DATABASE_URL), or drop ${database.source}.`);
 }

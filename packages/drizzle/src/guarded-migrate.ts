@@ -6,6 +6,7 @@ import { drizzleMigrations } from './adapter.js';
 import { appClient } from './client.js';
 
 /** A drizzle db over node-postgres (`drizzle(pool)`, `drizzle(client)`) or postgres.js (`drizzle(sql)`), whatever its schema. */
+// biome-ignore lint/suspicious/noExplicitAny: any driver's db (node-postgres, postgres.js), whatever its query result and schema types
 export type GuardableDatabase = PgDatabase<any, any, any> & { $client: unknown };
 
 export interface GuardedMigrateOptions {
@@ -70,7 +71,10 @@ export async function guardedMigrate(db: GuardableDatabase, config: MigrationCon
 
 /** drizzle's DrizzleQueryError says only "Failed query: …"; the database's reason is its cause. */
 function failure(error: unknown): string {
-  const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').replace(/ params: $/, '').trim();
+  const message = (error instanceof Error ? error.message : String(error))
+    .replace(/\s+/g, ' ')
+    .replace(/ params: $/, '')
+    .trim();
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined;
   return cause ? `${cause} (${message})` : message;
 }

@@ -30,7 +30,11 @@ export function guarded(knex: Knex, options: GuardedKnexOptions = {}): { migrate
       const instance = { tool: 'knex', url: own, source: "the Knex instance's connection" };
       // knex.migrate runs on the instance's connection, whatever URL is given: another database is refused.
       if (options.databaseUrl !== undefined) {
-        assertSameDatabase({ url: options.databaseUrl, origin: 'flag', source: 'the databaseUrl given to guarded()' }, instance, 'Drop databaseUrl (the instance\'s own connection is used), or give guarded() a Knex instance for that database.');
+        assertSameDatabase(
+          { url: options.databaseUrl, origin: 'flag', source: 'the databaseUrl given to guarded()' },
+          instance,
+          "Drop databaseUrl (the instance's own connection is used), or give guarded() a Knex instance for that database.",
+        );
       }
       const migrations = { ...(knex.client.config as Knex.Config).migrations, ...config };
       const list: ListMigrations = () => knex.migrate.list(config);

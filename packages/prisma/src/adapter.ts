@@ -5,8 +5,7 @@ import { migrationFolders } from './project.js';
 /** `_prisma_migrations` against the migrations folder. */
 export function prismaMigrations(migrationsDir: string, schema = 'public'): MigrationAdapter {
   const table = `"${schema.replace(/"/g, '""')}"._prisma_migrations`;
-  const exists = async (client: pg.Client) =>
-    (await client.query<{ t: string | null }>('select to_regclass($1)::text as t', [table])).rows[0]?.t != null;
+  const exists = async (client: pg.Client) => (await client.query<{ t: string | null }>('select to_regclass($1)::text as t', [table])).rows[0]?.t != null;
 
   const applied = async (client: pg.Client): Promise<string[]> => {
     if (!(await exists(client))) return [];
@@ -31,9 +30,7 @@ export function prismaMigrations(migrationsDir: string, schema = 'public'): Migr
       const problems: string[] = [];
       if (await exists(client)) {
         // A row Prisma started and never finished, and nobody marked rolled back: P3009 on the next deploy.
-        const { rows } = await client.query<{ name: string }>(
-          `select migration_name as name from ${table} where finished_at is null and rolled_back_at is null order by started_at`,
-        );
+        const { rows } = await client.query<{ name: string }>(`select migration_name as name from ${table} where finished_at is null and rolled_back_at is null order by started_at`);
         for (const row of rows) problems.push(`${row.name} is recorded as started and not finished (failed)`);
       }
       for (const folder of folders) if (!done.has(folder)) problems.push(`${folder} is not applied`);

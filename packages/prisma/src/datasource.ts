@@ -100,7 +100,7 @@ export function resolveDatabase(project: PrismaProject, processEnv: NodeJS.Proce
   }
   // A schema with no url (prisma reads none): the chosen database is the only one there is.
   if (tool.url === undefined || sameDatabase(tool.url, database.url)) return { database, env: {} };
-  throw anotherDatabaseError(database, tool, 'Make them agree (a datasource url read from env("DATABASE_URL"), and DATABASE_URL set), or drop ' + database.source + '.');
+  throw anotherDatabaseError(database, tool, `Make them agree (a datasource url read from env("DATABASE_URL"), and DATABASE_URL set), or drop ${database.source}.`);
 }
 
 /** The .env files Prisma 6 reads: the project's, then the one beside the schema. */

@@ -48,9 +48,7 @@ export async function locateProject(cwd: string, args: string[]): Promise<Prisma
     ? [resolve(cwd, schemaFlag)]
     : config?.schema
       ? [resolve(base, config.schema)]
-      : [packageJsonSchema(cwd), join(cwd, 'prisma', 'schema.prisma'), join(cwd, 'schema.prisma'), join(cwd, 'prisma', 'schema')].filter(
-          (p): p is string => p !== undefined,
-        );
+      : [packageJsonSchema(cwd), join(cwd, 'prisma', 'schema.prisma'), join(cwd, 'schema.prisma'), join(cwd, 'prisma', 'schema')].filter((p): p is string => p !== undefined);
   const schemaPath = candidates.find((path) => existsSync(path));
   if (!schemaPath) {
     throw new LifeboatError('TOOL_NOT_FOUND', `No Prisma schema found (looked for ${candidates.join(', ')}).`, {

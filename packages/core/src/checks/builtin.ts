@@ -27,7 +27,13 @@ export interface Allowances {
  * Whether losing `lost` of `before` is within an allowance that names one of `names`;
  * when one names it but the loss is beyond its bound, which bound.
  */
-function lossAllowed(list: Array<string | { max?: number | undefined; maxPercent?: number | undefined; name: string }>, names: string[], lost: number, before: number, unit: string): { ok: boolean; beyond?: string } {
+function lossAllowed(
+  list: Array<string | { max?: number | undefined; maxPercent?: number | undefined; name: string }>,
+  names: string[],
+  lost: number,
+  before: number,
+  unit: string,
+): { ok: boolean; beyond?: string } {
   let beyond: string | undefined;
   for (const entry of list) {
     if (typeof entry === 'string') {
@@ -79,7 +85,10 @@ export function dataPreservation(before: DatabaseState, after: DatabaseState, al
     rowsBefore += table.rows;
     const dataClass = classOf(classes, table);
     const what = dataClass === 'derived' || dataClass === 'ephemeral' ? `(${dataClass})` : `(${fmt(table.rows)} rows)`;
-    judge(`table ${qualified(table)} ${what} was dropped`, namesOf(table).some((n) => allow.droppedTables.includes(n)));
+    judge(
+      `table ${qualified(table)} ${what} was dropped`,
+      namesOf(table).some((n) => allow.droppedTables.includes(n)),
+    );
   }
   for (const pair of matching.pairs) {
     const { before: table, after: now } = pair;
@@ -130,7 +139,10 @@ export function dataPreservation(before: DatabaseState, after: DatabaseState, al
     for (const i of columns.gone) {
       const column = table.columns?.[i];
       if (column === undefined || !filled.includes(column)) continue;
-      judge(`column ${key}.${column}, which held values, was dropped`, namesOfPair(table, now, [column]).some((n) => allow.droppedColumns.includes(n)));
+      judge(
+        `column ${key}.${column}, which held values, was dropped`,
+        namesOfPair(table, now, [column]).some((n) => allow.droppedColumns.includes(n)),
+      );
     }
   }
   if (byCount.length > 0) notes.push(`compared by row count only (no primary key, or it changed): ${byCount.join(', ')}`);

@@ -15,7 +15,10 @@ export async function runSqlCheck(client: pg.Client, check: SqlCheck): Promise<C
   await client.query('begin read only');
   try {
     const { rows } = await client.query(check.sql);
-    const sample = rows.slice(0, 3).map((r) => JSON.stringify(r)).join(', ');
+    const sample = rows
+      .slice(0, 3)
+      .map((r) => JSON.stringify(r))
+      .join(', ');
     const summary = `${rows.length} row(s), expected ${expected}`;
     return judged(name, summary, rows.length === expected ? [] : [`${check.name} returned ${rows.length} row(s), expected ${expected}${sample ? `: ${sample}` : ''}`]);
   } catch (error) {

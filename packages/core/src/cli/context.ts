@@ -129,9 +129,13 @@ export async function contextOf(command: Command, options_: { interrupted?: 'war
   const target = (): DatabaseTarget => {
     const found = maybeTarget();
     if (found) return found;
-    throw new LifeboatError('URL_INVALID', "No database URL: none was given (--database-url, lifeboat.config's databaseUrl, DATABASE_URL), and no migrate tool's configuration in this folder names one.", {
-      hint: 'Run Lifeboat from the project folder (where the knexfile, drizzle.config.ts or the Prisma schema is), pass --database-url, or set DATABASE_URL.',
-    });
+    throw new LifeboatError(
+      'URL_INVALID',
+      "No database URL: none was given (--database-url, lifeboat.config's databaseUrl, DATABASE_URL), and no migrate tool's configuration in this folder names one.",
+      {
+        hint: 'Run Lifeboat from the project folder (where the knexfile, drizzle.config.ts or the Prisma schema is), pass --database-url, or set DATABASE_URL.',
+      },
+    );
   };
   const store = openStore(settings.store);
   if (options_.interrupted !== 'handled') {

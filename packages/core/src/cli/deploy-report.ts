@@ -3,7 +3,6 @@ import { OUTCOMES } from '../guard/outcome.js';
 import type { AppWrites } from '../recovery/app-writes.js';
 import { formatBytes, formatCount, formatDuration, type Output } from './output.js';
 
-
 /** The deploy in one screen: what ran, the checks with their figures, the snapshot, the timings. */
 export function printDeployReport(out: Output, report: DeployReport): void {
   out.document(report);
@@ -61,7 +60,10 @@ function printAppWrites(out: Output, writes: AppWrites): void {
   else if (writes.tables.length === 0) out.line('  writes      no rows were written since the snapshot');
   else out.line(`  writes      ${formatCount(writes.rows)} row(s) written since the snapshot, by the app or by the failed migration itself, are NOT in the restored database:`);
   for (const t of writes.tables) {
-    const counts = t.inserted === undefined ? `${formatCount(t.rowsThen)} rows then, ${formatCount(t.rowsNow)} now` : `${formatCount(t.inserted)} inserted, ${formatCount(t.updated ?? 0)} updated, ${formatCount(t.deleted ?? 0)} deleted`;
+    const counts =
+      t.inserted === undefined
+        ? `${formatCount(t.rowsThen)} rows then, ${formatCount(t.rowsNow)} now`
+        : `${formatCount(t.inserted)} inserted, ${formatCount(t.updated ?? 0)} updated, ${formatCount(t.deleted ?? 0)} deleted`;
     out.line(`                ${t.table}: ${counts}${t.reappliable ? '' : ` (not re-appliable: ${t.why})`}`);
   }
   if (writes.newTables.length > 0) out.line(`              tables the failed migration made are gone, with any rows: ${writes.newTables.join(', ')}`);

@@ -73,7 +73,10 @@ for (const command of commands) program.addCommand(command.exitOverride().config
 
 // First Ctrl-C / SIGTERM: stop the running tool and clean up. A second does not cut a cleanup short.
 let signals = 0;
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   process.on(signal, () => {
     signals++;
     process.exitCode = code;

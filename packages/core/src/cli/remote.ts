@@ -21,4 +21,4 @@ export async function commandRemote(ctx: CommandContext, flag: string | true | u
   return { remote, keys: () => (keys ??= loadKeys(ctx.settings.encryption)) };
 }
 
-export const REMOTE_OPTION = ['--remote [url]', 'work with the remote store: the config\'s `remote`, or this s3://bucket/prefix or file:///path'] as const;
+export const REMOTE_OPTION = ['--remote [url]', "work with the remote store: the config's `remote`, or this s3://bucket/prefix or file:///path"] as const;

@@ -52,11 +52,9 @@ export function chooseDatabase(inputs: DatabaseInputs, tools: ToolDatabase[]): C
   if (first) {
     const other = named.find((t) => !sameDatabase(t.url, first.url));
     if (other) {
-      throw new LifeboatError(
-        'URL_INVALID',
-        `The project's migrate tools name different databases: ${first.source} names ${display(first.url)}, ${other.source} names ${display(other.url)}.`,
-        { hint: 'Say which one Lifeboat works on: --database-url, or databaseUrl in lifeboat.config.' },
-      );
+      throw new LifeboatError('URL_INVALID', `The project's migrate tools name different databases: ${first.source} names ${display(first.url)}, ${other.source} names ${display(other.url)}.`, {
+        hint: 'Say which one Lifeboat works on: --database-url, or databaseUrl in lifeboat.config.',
+      });
     }
     return { url: first.url, origin: 'tool', source: first.source };
   }

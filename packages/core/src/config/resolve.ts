@@ -37,7 +37,6 @@ export function durationSeconds(value: string | number | undefined): number | un
   return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[match[2] as 's' | 'm' | 'h' | 'd'];
 }
 
-
 /** Retention without a setting: bounded, so that neither the store nor the server fills up by itself. */
 export const DEFAULT_RETENTION = { keep: 10, keepOnServer: 3 } as const satisfies RetentionPolicy;
 
@@ -137,4 +136,3 @@ export function resolveSettings(loaded: LoadedConfig, flags: SettingFlags, cwd: 
     },
   };
 }
-

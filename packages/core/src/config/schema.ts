@@ -28,10 +28,7 @@ const valueLossAllowance = z.union([
 
 /** `lifeboat.config.ts`: every key optional, unknown keys refused (a typo must not pass silently). */
 /** "90s", "15m", "24h", "7d", or a number of seconds. */
-const duration = z.union([
-  z.number().positive(),
-  z.string().regex(/^\d+(\.\d+)?\s*(s|m|h|d)$/, 'a duration such as "15m", "24h" or "7d"'),
-]);
+const duration = z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?\s*(s|m|h|d)$/, 'a duration such as "15m", "24h" or "7d"')]);
 
 /**
  * What retention keeps, as restic's `forget` reads: the newest N, those younger than D days,
@@ -64,7 +61,10 @@ export const configSchema = z
         format: z.enum(['auto', 'custom', 'directory']).optional(),
         jobs: z.number().int().positive().optional(),
         /** auto (default: lz4 with pg_dump 16+, else gzip level 1), none, lz4, zstd, gzip or gzip:N. */
-        compression: z.string().regex(/^(auto|none|lz4|zstd|gzip(:[0-9])?)$/, 'auto, none, lz4, zstd, gzip or gzip:0-9').optional(),
+        compression: z
+          .string()
+          .regex(/^(auto|none|lz4|zstd|gzip(:[0-9])?)$/, 'auto, none, lz4, zstd, gzip or gzip:0-9')
+          .optional(),
       })
       .strict()
       .optional(),
@@ -74,10 +74,7 @@ export const configSchema = z
      * Default: keep the newest 10 snapshots (unless another rule is given), and at most 3 full
      * copies per database on the server (clone snapshots and replaced databases together).
      */
-    retention: retentionSchema
-      .extend({ keepOnServer: z.number().int().nonnegative().optional() })
-      .strict()
-      .optional(),
+    retention: retentionSchema.extend({ keepOnServer: z.number().int().nonnegative().optional() }).strict().optional(),
     /**
      * The off-site copy: `s3://bucket/prefix` (AWS S3 and S3-compatible services) or
      * `file:///path`. Credentials come from the AWS SDK's own chain (environment, profile,
@@ -105,10 +102,19 @@ export const configSchema = z
      */
     encryption: z
       .object({
-        recipients: z.array(z.string().regex(/^age1[0-9a-z]+$/, 'an age recipient (age1…)')).min(1).optional(),
-        passphraseEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable').optional(),
+        recipients: z
+          .array(z.string().regex(/^age1[0-9a-z]+$/, 'an age recipient (age1…)'))
+          .min(1)
+          .optional(),
+        passphraseEnv: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable')
+          .optional(),
         identityFile: z.string().min(1).optional(),
-        identityEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable').optional(),
+        identityEnv: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable')
+          .optional(),
       })
       .strict()
       .refine((e) => !(e.recipients && e.passphraseEnv), 'recipients or passphraseEnv, not both (age encrypts to a passphrase alone)')

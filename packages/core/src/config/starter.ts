@@ -8,10 +8,7 @@ import type { LifeboatConfig } from './schema.js';
  * config, so a new key does not compile until `lifeboat init` writes it too.
  */
 const KEYS: { [K in keyof Required<LifeboatConfig>]: (defaults: Settings, dir: string) => [comment: string, line: string] } = {
-  databaseUrl: () => [
-    'The database (none by default); --database-url wins over it. Keep passwords in the environment, not in this file.',
-    "// databaseUrl: process.env.APP_DATABASE_URL,",
-  ],
+  databaseUrl: () => ['The database (none by default); --database-url wins over it. Keep passwords in the environment, not in this file.', '// databaseUrl: process.env.APP_DATABASE_URL,'],
   store: (d, dir) => ['The snapshot store folder, relative to this file (.gitignore keeps it out of git).', `store: ${literal(relative(dir, d.store))},`],
   strategy: (d) => ["How snapshots are taken: 'auto' (chooses and says why), 'dump' (pg_dump) or 'clone' (a copy on the same server).", `strategy: ${literal(d.strategy)},`],
   dump: (d) => [
@@ -37,14 +34,14 @@ const KEYS: { [K in keyof Required<LifeboatConfig>]: (defaults: Settings, dir: s
     "// remote: { url: 's3://my-backups/lifeboat', push: 'always', retention: { daily: 7, weekly: 4, monthly: 12 } },",
   ],
   encryption: () => ['age encryption of everything that leaves the machine (none by default); restoring needs the identity (LIFEBOAT_AGE_IDENTITY).', "// encryption: { recipients: ['age1…'] },"],
-  objectives: () => ['Recovery objectives `lifeboat status` checks (none by default): the newest verified snapshot, the newest drill, the newest off-site copy.', "// objectives: { rpo: '24h', rto: '15m', offsite: '24h' },"],
+  objectives: () => [
+    'Recovery objectives `lifeboat status` checks (none by default): the newest verified snapshot, the newest drill, the newest off-site copy.',
+    "// objectives: { rpo: '24h', rto: '15m', offsite: '24h' },",
+  ],
   classes: (d) => ["Each table's data class: 'critical' (the default), 'configuration', 'derived' or 'ephemeral' (those two: data left out of snapshots).", `classes: ${literal(d.classes)},`],
   allow: (d) => {
     const { droppedTables, rowLoss, droppedColumns, valueLoss } = d.checks.allow;
-    return [
-      'Data loss a migration may cause on purpose (none by default): tables, rows, columns, wiped values.',
-      `allow: ${literal({ droppedTables, rowLoss, droppedColumns, valueLoss })},`,
-    ];
+    return ['Data loss a migration may cause on purpose (none by default): tables, rows, columns, wiped values.', `allow: ${literal({ droppedTables, rowLoss, droppedColumns, valueLoss })},`];
   },
 };
 

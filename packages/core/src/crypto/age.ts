@@ -167,14 +167,10 @@ function decryptError(error: unknown, keys: DecryptionKeys, what: string): Lifeb
   if (error instanceof LifeboatError) return error;
   const detail = error instanceof Error ? error.message : String(error);
   const wrongKey = /no identity matched|passphrase|scrypt/i.test(detail);
-  return new LifeboatError(
-    'DECRYPT_FAILED',
-    wrongKey ? `The key from ${keys.source} does not open ${what}: it was encrypted to another key (${detail}).` : `${what} cannot be decrypted: ${detail}.`,
-    {
-      hint: wrongKey
-        ? 'Use the identity (or passphrase) the snapshot was encrypted to; nothing was changed.'
-        : 'The object is damaged or not an age file; use another copy (`lifeboat list --remote`). Nothing was changed.',
-      cause: error,
-    },
-  );
+  return new LifeboatError('DECRYPT_FAILED', wrongKey ? `The key from ${keys.source} does not open ${what}: it was encrypted to another key (${detail}).` : `${what} cannot be decrypted: ${detail}.`, {
+    hint: wrongKey
+      ? 'Use the identity (or passphrase) the snapshot was encrypted to; nothing was changed.'
+      : 'The object is damaged or not an age file; use another copy (`lifeboat list --remote`). Nothing was changed.',
+    cause: error,
+  });
 }

@@ -13,18 +13,13 @@ export async function databaseExists(client: pg.Client, name: string): Promise<b
 }
 
 export async function canCreateDatabases(client: pg.Client): Promise<boolean> {
-  const { rows } = await client.query<{ ok: boolean }>(
-    'select rolcreatedb or rolsuper as ok from pg_roles where rolname = current_user',
-  );
+  const { rows } = await client.query<{ ok: boolean }>('select rolcreatedb or rolsuper as ok from pg_roles where rolname = current_user');
   return rows[0]?.ok === true;
 }
 
 /** Sessions on `database` other than ours. */
 export async function otherSessions(client: pg.Client, database: string): Promise<number> {
-  const { rows } = await client.query<{ n: number }>(
-    'select count(*)::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
-    [database],
-  );
+  const { rows } = await client.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
   return rows[0]?.n ?? 0;
 }
 

@@ -74,9 +74,7 @@ export interface SchemaFingerprint {
 }
 
 export async function serverInfo(client: pg.Client): Promise<ServerInfo> {
-  const { rows } = await client.query<{ version: string; num: string }>(
-    "select current_setting('server_version') as version, current_setting('server_version_num') as num",
-  );
+  const { rows } = await client.query<{ version: string; num: string }>("select current_setting('server_version') as version, current_setting('server_version_num') as num");
   const row = rows[0]!;
   return { version: row.version.split(' ')[0]!, major: Math.floor(Number(row.num) / 10000) };
 }
@@ -124,9 +122,20 @@ export interface TableInfo {
 /** Tables holding data: plain tables, leaf partitions and materialized views, with their columns. */
 export async function listTables(client: pg.Client): Promise<TableInfo[]> {
   const { rows } = await client.query<{
-    schema: string; name: string; relkind: string; relispartition: boolean; populated: boolean; estimate: number; oid: string;
-    columns: string[] | null; attnums: number[] | null; emptiness: Emptiness[] | null; key: string[] | null; keyTypes: string[] | null;
-    parent: string | null; referencedBy: string[] | null;
+    schema: string;
+    name: string;
+    relkind: string;
+    relispartition: boolean;
+    populated: boolean;
+    estimate: number;
+    oid: string;
+    columns: string[] | null;
+    attnums: number[] | null;
+    emptiness: Emptiness[] | null;
+    key: string[] | null;
+    keyTypes: string[] | null;
+    parent: string | null;
+    referencedBy: string[] | null;
   }>(
     `select n.nspname as schema, c.relname as name, c.relkind, c.relispartition, c.relispopulated as populated,
             c.reltuples::float8 as estimate, c.oid::int8 as oid,

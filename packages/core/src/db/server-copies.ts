@@ -35,9 +35,6 @@ export function byNewest(a: { createdAt: string }, b: { createdAt: string }): nu
 /** Each named database's size on the server; databases that do not exist are left out. */
 export async function databaseSizes(client: pg.Client, names: string[]): Promise<Map<string, number>> {
   if (names.length === 0) return new Map();
-  const { rows } = await client.query<{ datname: string; bytes: string }>(
-    'select datname, pg_database_size(oid)::text as bytes from pg_database where datname = any($1::text[])',
-    [names],
-  );
+  const { rows } = await client.query<{ datname: string; bytes: string }>('select datname, pg_database_size(oid)::text as bytes from pg_database where datname = any($1::text[])', [names]);
   return new Map(rows.map((r) => [r.datname, Number(r.bytes)]));
 }

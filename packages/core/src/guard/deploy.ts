@@ -145,7 +145,15 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     if (signal.aborted) throw interrupted();
     if (settings.onFailure === 'rollback' && !options.destructive) await assertCanRestore(lock);
     const snapshotId = newSnapshotId();
-    intent = await beginIntent(store, { operation: 'deploy', database: target.database, server: `${target.host}:${target.port}`, locked: true, deploy: report.id, phase: 'snapshotting', snapshot: snapshotId });
+    intent = await beginIntent(store, {
+      operation: 'deploy',
+      database: target.database,
+      server: `${target.host}:${target.port}`,
+      locked: true,
+      deploy: report.id,
+      phase: 'snapshotting',
+      snapshot: snapshotId,
+    });
 
     // The snapshot is the pre-flight record too: row counts, filled columns, schema, indexes.
     const snapshotStart = Date.now();
@@ -323,7 +331,6 @@ function interrupted(): LifeboatError {
   return new LifeboatError('INTERRUPTED', 'Interrupted before the migration ran; nothing was changed.');
 }
 
-
 /** The migration, whatever it does: a throw (programmatic runs) is a failure like a non-zero exit. */
 async function runMigration(run: MigrationRun, signal: AbortSignal, output: 'inherit' | 'stderr', onSpawn?: (pid: number) => void): Promise<RunOutcome> {
   try {
@@ -347,4 +354,3 @@ function recoverySteps(error: unknown, target: DatabaseTarget, store: Store, man
     ],
   };
 }
-

@@ -23,10 +23,7 @@ function lockKeys(target: DatabaseTarget): [number, number] {
  * of them ever interleave. It is held from the maintenance database, not the target: a
  * session on the target would stop the clone strategy and the rename swap.
  */
-export async function acquireDatabaseLock(
-  target: DatabaseTarget,
-  options: { operation: string; timeoutMs: number; signal?: AbortSignal; onWait?: (message: string) => void },
-): Promise<DatabaseLock> {
+export async function acquireDatabaseLock(target: DatabaseTarget, options: { operation: string; timeoutMs: number; signal?: AbortSignal; onWait?: (message: string) => void }): Promise<DatabaseLock> {
   let maintenance = true;
   const client = await connectMaintenance(target).catch(() => {
     maintenance = false;
@@ -68,12 +65,14 @@ export async function acquireDatabaseLock(
 }
 
 async function holder(client: pg.Client, k1: number, k2: number): Promise<string> {
-  const { rows } = await client.query<{ pid: number; app: string; since: string | null }>(
-    `select a.pid, coalesce(nullif(a.application_name, ''), 'unknown') as app, a.backend_start::text as since
+  const { rows } = await client
+    .query<{ pid: number; app: string; since: string | null }>(
+      `select a.pid, coalesce(nullif(a.application_name, ''), 'unknown') as app, a.backend_start::text as since
        from pg_locks l join pg_stat_activity a on a.pid = l.pid
       where l.locktype = 'advisory' and l.granted and l.classid = $1::int::oid and l.objid = $2::int::oid and l.objsubid = 2`,
-    [k1, k2],
-  ).catch(() => ({ rows: [] as Array<{ pid: number; app: string; since: string | null }> }));
+      [k1, k2],
+    )
+    .catch(() => ({ rows: [] as Array<{ pid: number; app: string; since: string | null }> }));
   const row = rows[0];
   return row ? `backend pid ${row.pid}, ${row.app}` : 'holder unknown';
 }

@@ -16,7 +16,11 @@ export async function runPgTool(
   // execa is loaded when a tool first runs: it is the heaviest import at start-up.
   const { execa } = await import('execa');
   const errors: string[] = [];
-  debug(`run ${tool.path} ${args.join(' ')} (connection in PG* environment: ${Object.keys(options.env).filter((k) => k !== 'PGPASSWORD').join(', ')})`);
+  debug(
+    `run ${tool.path} ${args.join(' ')} (connection in PG* environment: ${Object.keys(options.env)
+      .filter((k) => k !== 'PGPASSWORD')
+      .join(', ')})`,
+  );
   const child = execa(tool.path, args, {
     env: { ...options.env, PGCONNECT_TIMEOUT: options.env.PGCONNECT_TIMEOUT ?? '10' },
     extendEnv: true,
@@ -50,13 +54,7 @@ export async function runPgTool(
 }
 
 /** The error a failed tool run becomes: its first error line, secrets removed. */
-export function toolFailure(
-  code: 'SNAPSHOT_FAILED' | 'RESTORE_FAILED' | 'SNAPSHOT_CORRUPT',
-  tool: PgTool,
-  exitCode: number | undefined,
-  errors: string[],
-  hint: string,
-): LifeboatError {
+export function toolFailure(code: 'SNAPSHOT_FAILED' | 'RESTORE_FAILED' | 'SNAPSHOT_CORRUPT', tool: PgTool, exitCode: number | undefined, errors: string[], hint: string): LifeboatError {
   const detail = errors.length > 0 ? firstLine(errors.join('\n')).replace(/^(pg_dump|pg_restore): (error: )?/, '') : `exited with code ${exitCode ?? 'unknown'}`;
   return new LifeboatError(code, `${tool.name} failed: ${detail}`, { hint });
 }

@@ -114,10 +114,7 @@ function emptySummary(): AppWrites {
   return { rows: 0, tables: [], newTables: [], keptIn: undefined, record: undefined, reapply: undefined };
 }
 
-async function countAppWrites(
-  options: { target: DatabaseTarget; manifest: Manifest; deploy: string; budgetMs: number },
-  staging: string,
-): Promise<{ summary: AppWrites; record: WritesRecord }> {
+async function countAppWrites(options: { target: DatabaseTarget; manifest: Manifest; deploy: string; budgetMs: number }, staging: string): Promise<{ summary: AppWrites; record: WritesRecord }> {
   const { target, manifest } = options;
   const discard = await discardReport(target, target.database, staging, undefined, { differingKeys: REAPPLY_ROW_LIMIT, budgetMs: options.budgetMs });
   // Tables whose data snapshots leave out (derived, ephemeral) differ by design, not by a write.
@@ -150,7 +147,13 @@ async function countAppWrites(
           continue;
         }
         const key = diff.primaryKey.map((n) => columnsThen.find((c) => c.name === n)!);
-        const base = await rowsByKey(then, table, key, columnsThen.map((c) => c.name), diff.differingKeys);
+        const base = await rowsByKey(
+          then,
+          table,
+          key,
+          columnsThen.map((c) => c.name),
+          diff.differingKeys,
+        );
         record.tables.push({
           ...table,
           primaryKey: diff.primaryKey,
@@ -190,10 +193,13 @@ async function writeRecord(store: Store, record: WritesRecord): Promise<void> {
 export async function findWritesRecord(store: Store, database: string, deploy?: string): Promise<WritesRecord & { replaced: string }> {
   let record: WritesRecord | undefined;
   if (deploy !== undefined) {
-    if (!/^[\w.-]+$/.test(deploy)) throw new LifeboatError('USAGE', `"${deploy}" is not a deploy id.`, { hint: 'Deploy ids look like deploy-20261124-091500-3f9a (see the deploy report or the journal).' });
+    if (!/^[\w.-]+$/.test(deploy))
+      throw new LifeboatError('USAGE', `"${deploy}" is not a deploy id.`, { hint: 'Deploy ids look like deploy-20261124-091500-3f9a (see the deploy report or the journal).' });
     record = await readRecord(recordPath(store, deploy));
     if (record && record.database !== database) {
-      throw new LifeboatError('USAGE', `Deploy ${deploy} was of database "${record.database}", not "${database}"; nothing was changed.`, { hint: 'Point --database-url at the database that deploy protected.' });
+      throw new LifeboatError('USAGE', `Deploy ${deploy} was of database "${record.database}", not "${database}"; nothing was changed.`, {
+        hint: 'Point --database-url at the database that deploy protected.',
+      });
     }
   } else {
     const names = (await readdir(writesDir(store)).catch(() => [] as string[])).filter((n) => n.endsWith('.json'));

@@ -31,21 +31,23 @@ export async function classify(client: pg.Client, options: { bookkeeping?: strin
         and n.nspname not like 'pg\\_%' and n.nspname <> 'information_schema'
       order by 1, 2`,
   );
-  return rows.filter((r) => !bookkeeping.has(`${r.schema}.${r.name}`)).map((r) => {
-    const [dataClass, reason] =
-      r.relkind === 'm'
-        ? (['derived', 'materialized view: recomputed by REFRESH'] as const)
-        : r.persistence === 'u'
-          ? (['ephemeral', 'unlogged table: PostgreSQL itself empties it after a crash'] as const)
-          : EPHEMERAL.test(r.name)
-            ? (['ephemeral', 'name suggests sessions, caches, queues or tokens'] as const)
-            : DERIVED.test(r.name)
-              ? (['derived', 'name suggests a search index, summary or report'] as const)
-              : CONFIGURATION.test(r.name)
-                ? (['configuration', 'name suggests settings or reference data'] as const)
-                : (['critical', 'default'] as const);
-    return { table: `${r.schema}.${r.name}`, class: dataClass, reason, rows: Math.round(r.rows), bytes: Number(r.bytes) };
-  });
+  return rows
+    .filter((r) => !bookkeeping.has(`${r.schema}.${r.name}`))
+    .map((r) => {
+      const [dataClass, reason] =
+        r.relkind === 'm'
+          ? (['derived', 'materialized view: recomputed by REFRESH'] as const)
+          : r.persistence === 'u'
+            ? (['ephemeral', 'unlogged table: PostgreSQL itself empties it after a crash'] as const)
+            : EPHEMERAL.test(r.name)
+              ? (['ephemeral', 'name suggests sessions, caches, queues or tokens'] as const)
+              : DERIVED.test(r.name)
+                ? (['derived', 'name suggests a search index, summary or report'] as const)
+                : CONFIGURATION.test(r.name)
+                  ? (['configuration', 'name suggests settings or reference data'] as const)
+                  : (['critical', 'default'] as const);
+      return { table: `${r.schema}.${r.name}`, class: dataClass, reason, rows: Math.round(r.rows), bytes: Number(r.bytes) };
+    });
 }
 
 /** The proposals as a `classes` block to paste into lifeboat.config.ts (critical tables are the default). */

@@ -74,7 +74,7 @@ export async function discardReport(target: DatabaseTarget, live: string, then: 
       };
       const deadline = Date.now() + (options.budgetMs ?? Number.POSITIVE_INFINITY);
       for (const pair of matching.pairs) {
-        const columns = matchColumns(pair).pairs.map((c) => ({ now: pair.after.columns![c.after]!, then: pair.before.columns![c.before]! }));
+        const columns = matchColumns(pair).pairs.map((c) => ({ now: pair.after.columns![c.after]!, past: pair.before.columns![c.before]! }));
         const diff = await compareTable(now, past, pair.after, pastByName.get(qualified(pair.before))!, columns, rowLimit, options, Date.now() > deadline);
         if (diff.rowsNow !== diff.rowsThen || (diff.added ?? 0) + (diff.removed ?? 0) + (diff.changed ?? 0) > 0) report.tables.push(diff);
       }
@@ -96,7 +96,7 @@ async function compareTable(
   past: pg.Client,
   table: TableInfo,
   before: TableInfo,
-  columns: Array<{ now: string; then: string }>,
+  columns: Array<{ now: string; past: string }>,
   rowLimit: number,
   options: DiscardOptions,
   budgetSpent: boolean,
@@ -110,7 +110,7 @@ async function compareTable(
     rowsThen: await count(past, fromThen),
     compared: '',
   };
-  const thenOf = new Map(columns.map((c) => [c.now, c.then]));
+  const thenOf = new Map(columns.map((c) => [c.now, c.past]));
   const keyThen = table.key.map((k) => thenOf.get(k));
   if (table.key.length === 0 || keyThen.join('\0') !== before.key.join('\0')) {
     result.compared = 'by count (no common primary key)';
@@ -126,7 +126,7 @@ async function compareTable(
   }
   // Over the columns both versions have: a column the migration added is not a change to a row.
   const sideNow: Side = { from: fromNow, key: rowKeySql(table.key), row: `row(${columns.map((c) => ident(c.now)).join(', ')})` };
-  const sideThen: Side = { from: fromThen, key: rowKeySql(before.key), row: `row(${columns.map((c) => ident(c.then)).join(', ')})` };
+  const sideThen: Side = { from: fromThen, key: rowKeySql(before.key), row: `row(${columns.map((c) => ident(c.past)).join(', ')})` };
   const only = await differingBuckets(now, past, sideNow, sideThen, Math.max(result.rowsNow, result.rowsThen));
   const rowsOf = async (client: pg.Client, side: Side) => {
     const where = only(side);
@@ -167,7 +167,12 @@ async function differingBuckets(now: pg.Client, past: pg.Client, sideNow: Side, 
   // hashtext: half the cost of md5 here, and both sides are on one server (the same hash function).
   const bucket = (side: Side) => `(hashtext(${side.key}) & ${buckets - 1})`;
   const sums = async (client: pg.Client, side: Side) =>
-    new Map((await client.query<{ b: number; s: string }>(`select ${bucket(side)} as b, count(*) || ':' || sum(hashtextextended(${side.row}::text, 0)) as s from ${side.from} group by 1`)).rows.map((r) => [r.b, r.s]));
+    new Map(
+      (await client.query<{ b: number; s: string }>(`select ${bucket(side)} as b, count(*) || ':' || sum(hashtextextended(${side.row}::text, 0)) as s from ${side.from} group by 1`)).rows.map((r) => [
+        r.b,
+        r.s,
+      ]),
+    );
   const [a, b] = await Promise.all([sums(now, sideNow), sums(past, sideThen)]);
   const differing = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k));
   if (differing.length === 0) return () => ({ sql: ' where false', params: [] });

@@ -70,9 +70,7 @@ export async function interruptedOperations(store: Store, database?: string, opt
 
 /** Records of operations running elsewhere that this machine cannot judge (another host, no lock held here). */
 export async function operationsElsewhere(store: Store, database?: string): Promise<IntentRecord[]> {
-  return (await openIntents(store))
-    .filter((open) => open.alive && open.record.process.host !== hostname() && (database === undefined || open.record.database === database))
-    .map((open) => open.record);
+  return (await openIntents(store)).filter((open) => open.alive && open.record.process.host !== hostname() && (database === undefined || open.record.database === database)).map((open) => open.record);
 }
 
 /** Every command that changes a database calls this under its lock: an interrupted operation comes first. */
@@ -81,9 +79,13 @@ export async function assertNothingInterrupted(store: Store, target: DatabaseTar
   const stray = open.find((o) => !o.own && o.alive && o.record.locked && o.record.database === target.database && o.record.process.host === hostname());
   if (stray && options.lockHeld) {
     // Alive, with an open record, yet not holding the lock: its database session ended under it.
-    throw new LifeboatError('DATABASE_BUSY', `Lifeboat process ${stray.record.process.pid} is still running a ${stray.record.operation} of "${target.database}" but no longer holds its lock (its database session ended); nothing was changed.`, {
-      hint: `Wait for it to end, or stop it (kill ${stray.record.process.pid}) and run \`lifeboat recover\`.`,
-    });
+    throw new LifeboatError(
+      'DATABASE_BUSY',
+      `Lifeboat process ${stray.record.process.pid} is still running a ${stray.record.operation} of "${target.database}" but no longer holds its lock (its database session ended); nothing was changed.`,
+      {
+        hint: `Wait for it to end, or stop it (kill ${stray.record.process.pid}) and run \`lifeboat recover\`.`,
+      },
+    );
   }
   const [first, ...more] = await interruptedOperations(store, target.database, options);
   if (!first) return;

@@ -42,9 +42,7 @@ export function keyId(key: string[]): string {
  * connection that hashes, or a database-level TimeZone or DateStyle would make equal rows differ.
  */
 export async function normalizeSession(client: pg.Client): Promise<void> {
-  await client.query(
-    "set datestyle = 'ISO, MDY'; set intervalstyle = 'postgres'; set timezone = 'UTC'; set extra_float_digits = 1; set bytea_output = 'hex'; set lc_monetary = 'C'",
-  );
+  await client.query("set datestyle = 'ISO, MDY'; set intervalstyle = 'postgres'; set timezone = 'UTC'; set extra_float_digits = 1; set bytea_output = 'hex'; set lc_monetary = 'C'");
 }
 
 /** A row's hash over these columns, in this order. */

@@ -298,8 +298,7 @@ async function write(live: pg.Client, plan: TablePlan, action: Action): Promise<
   const names = plan.columns.map((c) => c.name);
   const params: Array<string | null> = [];
   const param = (value: string | null) => `$${params.push(value)}`;
-  const where = () =>
-    `${plan.recorded.primaryKey.map((c, i) => `${ident(c)} = ${param(action.key[i]!)}`).join(' and ')} and ${rowHashSql(names)} = ${param(action.live!.hash)}`;
+  const where = () => `${plan.recorded.primaryKey.map((c, i) => `${ident(c)} = ${param(action.key[i]!)}`).join(' and ')} and ${rowHashSql(names)} = ${param(action.live!.hash)}`;
   let sql: string;
   if (action.kind === 'insert') {
     const columns = plan.columns.map((c, i) => ({ c, i })).filter(({ c }) => !c.generated);
@@ -341,11 +340,11 @@ async function referrerOf(live: pg.Client, plan: TablePlan, action: Action): Pro
     plan.references = rows;
   }
   const names = plan.columns.map((c) => c.name);
-  const valueOf = (row: KeyedRow | undefined, column: string) => row?.values?.[names.indexOf(column)] ?? null;
+  const valueIn = (row: KeyedRow | undefined, column: string) => row?.values?.[names.indexOf(column)] ?? null;
   for (const ref of plan.references) {
-    const old = ref.referenced.map((c) => valueOf(action.live, c));
+    const old = ref.referenced.map((c) => valueIn(action.live, c));
     if (old.some((v) => v === null)) continue;
-    if (action.kind === 'update' && ref.referenced.every((c) => valueOf(action.now, c) === valueOf(action.live, c))) continue;
+    if (action.kind === 'update' && ref.referenced.every((c) => valueIn(action.now, c) === valueIn(action.live, c))) continue;
     const params: string[] = [...(old as string[])];
     let sql = `select exists(select 1 from ${qualified(ref)} where ${ref.columns.map((c, i) => `${ident(c)} = $${i + 1}`).join(' and ')}`;
     if (ref.schema === plan.recorded.schema && ref.name === plan.recorded.name) {

@@ -67,7 +67,15 @@ export async function recover(options: RecoverOptions): Promise<RecoverResult> {
     await options.confirm(found);
     for (const interrupted of found) {
       const { record } = interrupted;
-      const done: RecoveredOperation = { intent: record.id, operation: record.operation, phase: record.phase, ...(record.deploy ? { deploy: record.deploy } : {}), found: interrupted.state, did: [], outcome: 'unchanged' };
+      const done: RecoveredOperation = {
+        intent: record.id,
+        operation: record.operation,
+        phase: record.phase,
+        ...(record.deploy ? { deploy: record.deploy } : {}),
+        found: interrupted.state,
+        did: [],
+        outcome: 'unchanged',
+      };
       const say = (line: string) => {
         done.did.push(line);
         notice(line);
@@ -140,7 +148,11 @@ async function restoreOwnSnapshot(options: RecoverOptions, intent: Intent, done:
   const id = intent.record.snapshot;
   if (!id) throw new LifeboatError('RESTORE_FAILED', `The interrupted ${intent.record.operation} recorded no snapshot to go back to.`, { hint: DISMISS_HINT });
   const manifest = await findSnapshot(options.store, id).catch((error: unknown) => {
-    throw new LifeboatError('SNAPSHOT_NOT_FOUND', `The snapshot the interrupted ${intent.record.operation} would go back to, ${id}, cannot be used: ${error instanceof Error ? error.message : String(error)}`, { hint: DISMISS_HINT });
+    throw new LifeboatError(
+      'SNAPSHOT_NOT_FOUND',
+      `The snapshot the interrupted ${intent.record.operation} would go back to, ${id}, cannot be used: ${error instanceof Error ? error.message : String(error)}`,
+      { hint: DISMISS_HINT },
+    );
   });
   const restore = await restoreSnapshot({
     target: options.target,
@@ -176,11 +188,16 @@ async function finishSwap(maintenance: pg.Client, record: IntentRecord, done: Re
     await setAllowConnections(maintenance, replaced, allowed);
     say(`the swap had committed; "${replaced}" accepts connections again`);
   } else {
-    throw new LifeboatError('RESTORE_FAILED', `The interrupted swap of "${live}" left a state recover cannot read: "${staging}" ${hasStaging ? 'and' : 'nor'} "${replaced}" ${hasStaging ? 'both exist' : 'exists'}.`, {
-      hint: `Look at the databases on the server (\`select datname, datallowconn from pg_database where datname like '${live}%'\`) and rename by hand; the record is in the store's operations/ folder.`,
-    });
+    throw new LifeboatError(
+      'RESTORE_FAILED',
+      `The interrupted swap of "${live}" left a state recover cannot read: "${staging}" ${hasStaging ? 'and' : 'nor'} "${replaced}" ${hasStaging ? 'both exist' : 'exists'}.`,
+      {
+        hint: `Look at the databases on the server (\`select datname, datallowconn from pg_database where datname like '${live}%'\`) and rename by hand; the record is in the store's operations/ folder.`,
+      },
+    );
   }
-  if (!(await databaseExists(maintenance, live))) throw new LifeboatError('RESTORE_FAILED', `After the swap there is no database "${live}".`, { hint: `Rename "${replaced}" back to "${live}" by hand.` });
+  if (!(await databaseExists(maintenance, live)))
+    throw new LifeboatError('RESTORE_FAILED', `After the swap there is no database "${live}".`, { hint: `Rename "${replaced}" back to "${live}" by hand.` });
   await setAllowConnections(maintenance, live, true);
   done.outcome = record.operation === 'deploy' ? 'restored-to-snapshot' : 'swap-finished';
   done.kept = replaced;

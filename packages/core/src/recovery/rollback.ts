@@ -84,7 +84,9 @@ async function rollbackExclusively(options: RollbackOptions, intent: Intent): Pr
 
 /** Back to the state before the newest rollback of this database: its safety snapshot. */
 export async function undoRollback(options: Omit<RollbackOptions, 'deployId' | 'snapshotId'>): Promise<{ safetySnapshot: string; restore: RestoreResult }> {
-  const last = eventsOf(await readJournal(options.store), 'rollback').filter((e) => e.database === options.target.database).at(-1);
+  const last = eventsOf(await readJournal(options.store), 'rollback')
+    .filter((e) => e.database === options.target.database)
+    .at(-1);
   if (!last) {
     throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No rollback of "${options.target.database}" is recorded in ${options.store.root}.`, {
       hint: 'There is nothing to undo; `lifeboat list` shows the snapshots.',
@@ -92,7 +94,14 @@ export async function undoRollback(options: Omit<RollbackOptions, 'deployId' | '
   }
   const manifest = await findSnapshot(options.store, last.safetySnapshot);
   const restore = await exclusively(
-    { target: options.target, store: options.store, operation: 'undo', lockTimeoutMs: options.settings.lockTimeoutMs, record: { snapshot: manifest.id }, ...(options.onNotice ? { onNotice: options.onNotice } : {}) },
+    {
+      target: options.target,
+      store: options.store,
+      operation: 'undo',
+      lockTimeoutMs: options.settings.lockTimeoutMs,
+      record: { snapshot: manifest.id },
+      ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+    },
     (intent) =>
       restoreSnapshot({
         target: options.target,

@@ -55,7 +55,7 @@ export async function runbook(input: { target: DatabaseTarget; store: Store; set
     `- Store: \`${storeArg}\` (${store.root}), ${snapshots.length} snapshot(s) of ${target.database}, ${fmtBytes(status.store.bytesOnDisk)} on disk${status.store.bytesOnServer > 0 ? `, ${fmtBytes(status.store.bytesOnServer)} of clone databases on the server` : ''}.`,
     status.newestSnapshot
       ? `- Newest: \`${status.newestSnapshot.id}\` (${status.newestSnapshot.strategy}), ${formatAge(status.newestSnapshot.ageSeconds)} old, ${status.newestSnapshot.verified ? 'verified' : '**not verified since it was written**'}.`
-      : '- **No snapshot yet.** Take one: `' + lb('snapshot') + '`.',
+      : `- **No snapshot yet.** Take one: \`${lb('snapshot')}\`.`,
     `- Retention: ${describePolicy(settings.retention)}${settings.remote ? ` (remote: ${describePolicy(settings.remote.retention)})` : ''}; the newest verified snapshot and the newest deploy's restore point are always kept.`,
     '',
     '## Restore the newest snapshot',
@@ -67,7 +67,7 @@ export async function runbook(input: { target: DatabaseTarget; store: Store; set
     lb('restore latest --yes'),
     '```',
     '',
-    'To look before replacing anything, restore beside it: `' + lb(`restore latest --to ${target.database}_restored`) + '`.',
+    `To look before replacing anything, restore beside it: \`${lb(`restore latest --to ${target.database}_restored`)}\`.`,
     '',
     '## Roll back the last deploy',
     '',

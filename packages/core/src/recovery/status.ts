@@ -124,7 +124,10 @@ async function copiesOnServer(server: pg.Client | { error: string }, database: s
   try {
     const clones = [...snapshots].reverse().flatMap((s) => (s.clone ? [{ name: s.clone.database, kind: 'clone snapshot' as const, snapshot: s.id, createdAt: s.createdAt }] : []));
     const replaced = (await replacedDatabases(server, database)).map((db) => ({ name: db.name, kind: 'replaced database' as const, createdAt: db.createdAt }));
-    const sizes = await databaseSizes(server, [...clones, ...replaced].map((c) => c.name));
+    const sizes = await databaseSizes(
+      server,
+      [...clones, ...replaced].map((c) => c.name),
+    );
     const copies = [...clones, ...replaced].sort(byNewest).map((c) => ({ ...c, bytes: sizes.get(c.name) }));
     return { copies, bytes: copies.reduce((sum, c) => sum + (c.bytes ?? 0), 0) };
   } catch (error) {

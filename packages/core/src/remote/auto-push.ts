@@ -59,7 +59,16 @@ export async function pushIfConfigured(input: {
     const failure = error instanceof LifeboatError ? error : new LifeboatError('REMOTE_FAILED', error instanceof Error ? error.message : String(error));
     // pushSnapshot records its own failures; a remote that could not even be opened (a bad URL) is recorded here.
     if (failure.code === 'CONFIG_INVALID') {
-      await appendJournal(input.store, { event: 'push', snapshot: manifest.id, database: manifest.database.name, createdAt: manifest.createdAt, remote: display, ok: false, code: failure.code, error: failure.message }).catch(() => {});
+      await appendJournal(input.store, {
+        event: 'push',
+        snapshot: manifest.id,
+        database: manifest.database.name,
+        createdAt: manifest.createdAt,
+        remote: display,
+        ok: false,
+        code: failure.code,
+        error: failure.message,
+      }).catch(() => {});
     }
     input.onNotice(`warning: snapshot ${manifest.id} was NOT pushed off-site: ${failure.message} It is kept here; \`lifeboat push ${manifest.id}\` retries.`);
     return { ok: false, snapshot: manifest.id, remote: display, error: { code: failure.code, message: failure.message, hint: failure.hint ?? null } };

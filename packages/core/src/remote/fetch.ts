@@ -32,13 +32,7 @@ export interface Fetched {
  * checked twice on the way: the stored bytes against objects.json, the decrypted bytes
  * against the manifest's sha256.
  */
-export async function fetchSnapshot(options: {
-  remote: Remote;
-  ref: string;
-  into: Store;
-  keys: DecryptionKeys | undefined;
-  onProgress?: ProgressFn;
-}): Promise<Fetched> {
+export async function fetchSnapshot(options: { remote: Remote; ref: string; into: Store; keys: DecryptionKeys | undefined; onProgress?: ProgressFn }): Promise<Fetched> {
   const { remote } = options;
   const onProgress = options.onProgress ?? noProgress;
   const started = Date.now();
@@ -94,7 +88,6 @@ function corrupt(snapshot: RemoteSnapshot, problem: string): LifeboatError {
     hint: 'Nothing was restored; pick another snapshot (`lifeboat list --remote`) or push this one again.',
   });
 }
-
 
 /** Fetch folders left by a process that is gone (`<pid>-<random>`): a crash between fetching and cleaning up. */
 async function removeStaleFetches(root: string): Promise<void> {

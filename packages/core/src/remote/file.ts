@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { debug } from '../debug.js';
 import { LifeboatError } from '../errors.js';
@@ -68,7 +67,7 @@ export function fileRemote(location: Extract<RemoteLocation, { kind: 'file' }>):
       const out: RemoteObject[] = [];
       const start = pathOf(prefix.replace(/\/+$/, ''));
       async function walk(dir: string): Promise<void> {
-        let entries;
+        let entries: Dirent[];
         try {
           entries = await readdir(dir, { withFileTypes: true });
         } catch (error) {

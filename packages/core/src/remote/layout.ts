@@ -79,11 +79,17 @@ export async function listRemote(remote: Remote): Promise<RemoteListing & { keys
   const listing: RemoteListing & { keysById: Map<string, string[]> } = { snapshots: [], incomplete: [], keysById: new Map() };
   for (const [id, own] of [...byId].sort(([a], [b]) => a.localeCompare(b))) {
     const names = own.map((o) => o.key.slice(snapshotPrefix(id).length));
-    listing.keysById.set(id, own.map((o) => o.key));
+    listing.keysById.set(
+      id,
+      own.map((o) => o.key),
+    );
     const bytes = own.reduce((sum, o) => sum + o.bytes, 0);
     const manifestKey = names.find((n) => n === MANIFEST_FILE || n === `${MANIFEST_FILE}${AGE_SUFFIX}`);
     if (!manifestKey) {
-      const newest = own.map((o) => o.lastModified ?? '').sort().at(-1);
+      const newest = own
+        .map((o) => o.lastModified ?? '')
+        .sort()
+        .at(-1);
       listing.incomplete.push({ id, bytes, lastModified: newest || undefined, keys: own.map((o) => o.key) });
       continue;
     }

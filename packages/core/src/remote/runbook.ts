@@ -13,7 +13,7 @@ export function offsiteRunbook(settings: Settings, target: DatabaseTarget, dir: 
     return [
       '## Off-site copy',
       '',
-      '**None configured**: every copy is on this machine or on the database server, and is lost with them. Add `remote: { url: \'s3://bucket/prefix\', push: \'always\' }` to lifeboat.config.',
+      "**None configured**: every copy is on this machine or on the database server, and is lost with them. Add `remote: { url: 's3://bucket/prefix', push: 'always' }` to lifeboat.config.",
       '',
     ];
   }
@@ -36,8 +36,10 @@ export function offsiteRunbook(settings: Settings, target: DatabaseTarget, dir: 
     '',
     `The remote: \`${location.display}\`${settings.remote.push === 'always' ? ', every snapshot pushed as it is taken' : ' (pushed with `lifeboat push`)'}. ${keyStep}`,
     '',
-    '1. On any machine with Node.js 20.19+ and the PostgreSQL client tools (`pg_restore` at least as new as the snapshot\'s server), in an empty folder: this project\'s `lifeboat.config.*`, and `npm i @lifeboat/core`.',
-    location.kind === 's3' ? '2. Credentials for the bucket as the AWS SDK finds them: `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`, or the machine\'s role.' : `2. The folder \`${location.root}\` mounted at the same path.`,
+    "1. On any machine with Node.js 20.19+ and the PostgreSQL client tools (`pg_restore` at least as new as the snapshot's server), in an empty folder: this project's `lifeboat.config.*`, and `npm i @lifeboat/core`.",
+    location.kind === 's3'
+      ? "2. Credentials for the bucket as the AWS SDK finds them: `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`, or the machine's role."
+      : `2. The folder \`${location.root}\` mounted at the same path.`,
     `3. \`DATABASE_URL\` set to the database to restore into (it may not exist yet: the server can be empty), e.g. \`${target.display}\`.`,
     '',
     '```sh',
@@ -48,7 +50,7 @@ export function offsiteRunbook(settings: Settings, target: DatabaseTarget, dir: 
     '',
     'It downloads and decrypts the snapshot, checks every file against its manifest, creates the database, restores it and verifies it (schema fingerprint and the row count of every table) before it takes the name. `npx lifeboat drill --remote` does the same into a scratch database and times it: run it monthly.',
     '',
-    'Without Lifeboat (the copy is a pg_dump archive; `manifest.json' + suffix + '` beside it says which database, server and tables):',
+    `Without Lifeboat (the copy is a pg_dump archive; \`manifest.json${suffix}\` beside it says which database, server and tables):`,
     '',
     '```sh',
     cp,

@@ -127,7 +127,18 @@ function checksumsOf(result: Record<string, unknown>): { checksums?: Record<stri
 }
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'TimeoutError', 'RequestTimeout']);
-const AUTH = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'Forbidden', 'CredentialsProviderError', 'AllAccessDisabled', 'AccountProblem']);
+const AUTH = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'Forbidden',
+  'CredentialsProviderError',
+  'AllAccessDisabled',
+  'AccountProblem',
+]);
 
 /** The SDK's error as one line and an exit code; the SDK's own message says which request failed, never the credentials. */
 export function s3Error(error: unknown, display: string, what: string): unknown {
@@ -158,12 +169,16 @@ export function s3Error(error: unknown, display: string, what: string): unknown 
   }
   if (AUTH.has(name) || status === 401 || status === 403 || /credential/i.test(message)) {
     const none = name === 'CredentialsProviderError' || /could not load credentials/i.test(message);
-    return new LifeboatError('REMOTE_AUTH', none ? `No credentials for the remote ${display}: the AWS SDK found none.` : `The remote ${display} refused the credentials (${name || status}): could not ${what}.`, {
-      hint: none
-        ? 'Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where a role provides them; never in lifeboat.config.'
-        : 'Check the access key (AWS_ACCESS_KEY_ID / AWS_PROFILE) and that it may list, read, write and delete under this prefix.',
-      cause: error,
-    });
+    return new LifeboatError(
+      'REMOTE_AUTH',
+      none ? `No credentials for the remote ${display}: the AWS SDK found none.` : `The remote ${display} refused the credentials (${name || status}): could not ${what}.`,
+      {
+        hint: none
+          ? 'Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where a role provides them; never in lifeboat.config.'
+          : 'Check the access key (AWS_ACCESS_KEY_ID / AWS_PROFILE) and that it may list, read, write and delete under this prefix.',
+        cause: error,
+      },
+    );
   }
   return new LifeboatError('REMOTE_FAILED', `The remote ${display} failed: could not ${what} (${name || status || 'error'}: ${message}).`, {
     hint: 'Nothing half-pushed is ever listed; run the command again, or check the service status.',

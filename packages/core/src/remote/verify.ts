@@ -39,7 +39,10 @@ export async function verifyRemote(options: {
 }
 
 function pick(snapshots: RemoteSnapshot[], ref: string, remote: Remote): RemoteSnapshot {
-  const found = ref === 'latest' ? snapshots.at(-1) : (snapshots.find((s) => s.id === ref) ?? (snapshots.filter((s) => s.id.startsWith(ref)).length === 1 ? snapshots.find((s) => s.id.startsWith(ref)) : undefined));
+  const found =
+    ref === 'latest'
+      ? snapshots.at(-1)
+      : (snapshots.find((s) => s.id === ref) ?? (snapshots.filter((s) => s.id.startsWith(ref)).length === 1 ? snapshots.find((s) => s.id.startsWith(ref)) : undefined));
   if (found) return found;
   throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot "${ref}" on ${remote.location.display}.`, { hint: 'Run `lifeboat list --remote` to see what the remote holds.' });
 }
@@ -69,7 +72,11 @@ async function shallowCheck(remote: Remote, snapshot: RemoteSnapshot): Promise<V
     // A folder has no server: its files were read back and hashed.
     if (now.checksums?.sha256 !== undefined && now.checksums.sha256 !== object.sha256) result.problems.push(`${object.key} does not match the sha256 of what was stored`);
   }
-  const said = index.objects.some((o) => o.etag || o.checksums) ? 'size, ETag and checksums the server reports' : remote.location.kind === 'file' ? 'size and sha256 (read back from the folder)' : 'size';
+  const said = index.objects.some((o) => o.etag || o.checksums)
+    ? 'size, ETag and checksums the server reports'
+    : remote.location.kind === 'file'
+      ? 'size and sha256 (read back from the folder)'
+      : 'size';
   result.checks.push(`${index.objects.length} object(s) and ${INDEX_FILE}: ${said}, as stored (nothing downloaded)`);
   if (!(await remote.head(`${snapshotPrefix(snapshot.id)}${snapshot.manifestKey}`))) result.problems.push(`${snapshot.manifestKey} is missing`);
   return result;
@@ -77,7 +84,7 @@ async function shallowCheck(remote: Remote, snapshot: RemoteSnapshot): Promise<V
 
 async function deepCheck(options: { remote: Remote; store: Store; keys: DecryptionKeys | undefined; target?: DatabaseTarget | undefined }, snapshot: RemoteSnapshot): Promise<VerifyResult> {
   const result: VerifyResult = { id: snapshot.id, ok: true, checks: [], problems: [] };
-  let fetched;
+  let fetched: Awaited<ReturnType<typeof fetchSnapshot>>;
   try {
     fetched = await fetchSnapshot({ remote: options.remote, ref: snapshot.id, into: options.store, keys: options.keys });
   } catch (error) {

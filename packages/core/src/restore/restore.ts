@@ -177,10 +177,9 @@ async function unusedName(client: pg.Client, prefix: string): Promise<string> {
 
 /** The original owner, when this role may hand the database to it. */
 async function usableOwner(client: pg.Client, owner: string): Promise<string | undefined> {
-  const { rows } = await client.query<{ ok: boolean }>(
-    `select exists(select 1 from pg_roles where rolname = $1) and pg_has_role(current_user, (select oid from pg_roles where rolname = $1), 'MEMBER') as ok`,
-    [owner],
-  ).catch(() => ({ rows: [{ ok: false }] }));
+  const { rows } = await client
+    .query<{ ok: boolean }>(`select exists(select 1 from pg_roles where rolname = $1) and pg_has_role(current_user, (select oid from pg_roles where rolname = $1), 'MEMBER') as ok`, [owner])
+    .catch(() => ({ rows: [{ ok: false }] }));
   return rows[0]?.ok ? owner : undefined;
 }
 

@@ -37,10 +37,7 @@ export async function swapDatabases(client: pg.Client, live: string, incoming: s
 async function closeSessions(client: pg.Client, database: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    await client.query(
-      'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
-      [database],
-    );
+    await client.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
     const left = await otherSessions(client, database);
     if (left === 0) return;
     if (Date.now() > deadline) {

@@ -48,7 +48,9 @@ export async function planPrune(store: Store, policy: RetentionPolicy, now = new
     if (newest) keep.set(newest.id, 'the newest snapshot');
     const verified = [...own].reverse().find((s) => good.has(s.id));
     if (verified && !keep.has(verified.id)) keep.set(verified.id, 'the newest verified snapshot');
-    const point = eventsOf(journal, 'restore-point').filter((e) => e.database === database).at(-1);
+    const point = eventsOf(journal, 'restore-point')
+      .filter((e) => e.database === database)
+      .at(-1);
     if (point && !keep.has(point.snapshot)) keep.set(point.snapshot, "the newest deploy's restore point");
   }
   const newestFirst = [...listing.snapshots].reverse();
@@ -56,7 +58,11 @@ export async function planPrune(store: Store, policy: RetentionPolicy, now = new
   const going = new Set(newestFirst.filter((snapshot) => !keep.has(snapshot.id) && !byPolicy.has(snapshot.id)).map((s) => s.id));
   // The databases restores replaced follow the same rules, counted among themselves.
   const onServer = server ? await replacedDatabases(server.client, server.database) : [];
-  const keptReplaced = retained(onServer.map((db) => ({ ...db, id: db.name })), policy, now);
+  const keptReplaced = retained(
+    onServer.map((db) => ({ ...db, id: db.name })),
+    policy,
+    now,
+  );
   const replaced = onServer.filter((db) => keptReplaced.has(db.name));
   const expiredReplaced = onServer.filter((db) => !keptReplaced.has(db.name));
   // Copies on the server, per database, newest first: what the rules keep of them, up to keepOnServer.
@@ -80,9 +86,7 @@ export async function planPrune(store: Store, policy: RetentionPolicy, now = new
       strategy: snapshot.strategy,
       ...(snapshot.clone ? { cloneDatabase: snapshot.clone.database } : {}),
     }));
-  const abandoned = listing.incomplete
-    .filter((entry) => !entry.inProgress)
-    .map((entry) => ({ id: entry.id, ...(entry.marker?.cloneDatabase ? { cloneDatabase: entry.marker.cloneDatabase } : {}) }));
+  const abandoned = listing.incomplete.filter((entry) => !entry.inProgress).map((entry) => ({ id: entry.id, ...(entry.marker?.cloneDatabase ? { cloneDatabase: entry.marker.cloneDatabase } : {}) }));
   return {
     replacedDatabases: expiredReplaced.map((db) => ({ name: db.name, createdAt: db.createdAt })),
     protected: [...keep].map(([id, why]) => ({ id, why })),

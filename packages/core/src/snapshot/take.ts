@@ -108,7 +108,13 @@ async function snapshotWith(
       try {
         await updateMarker(store, id, { cloneDatabase: cloneName });
         onProgress({ phase: 'cloning' });
-        const cloned = await cloneSnapshot(maintenance, target, cloneName, (tables) => excludedTables(options, tables), (excluded) => countOptions(options, excluded));
+        const cloned = await cloneSnapshot(
+          maintenance,
+          target,
+          cloneName,
+          (tables) => excludedTables(options, tables),
+          (excluded) => countOptions(options, excluded),
+        );
         taken = { files: [], state: cloned.state, bytes: cloned.bytes };
       } catch (error) {
         // Someone connected between our check and the copy: under auto, dump instead.

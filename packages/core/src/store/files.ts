@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, rename, rm, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { formatBytes } from '../bytes.js';
 import { LifeboatError } from '../errors.js';
@@ -79,7 +79,7 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
 
 /** Append one line durably (the journal). A line that does not fit is cut off again: the next append starts on a line of its own. */
 export async function appendLine(path: string, line: string): Promise<void> {
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, 'a', 0o600);
   } catch (error) {

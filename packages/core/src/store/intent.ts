@@ -93,10 +93,7 @@ function handle(store: Store, record: IntentRecord): Intent {
 }
 
 /** Record an operation before its first change. */
-export async function beginIntent(
-  store: Store,
-  init: Pick<IntentRecord, 'operation' | 'database' | 'server'> & Partial<IntentRecord>,
-): Promise<Intent> {
+export async function beginIntent(store: Store, init: Pick<IntentRecord, 'operation' | 'database' | 'server'> & Partial<IntentRecord>): Promise<Intent> {
   await mkdirPrivate(operationsDir(store));
   const now = new Date().toISOString();
   const record: IntentRecord = {

@@ -64,9 +64,7 @@ async function deploy(ctx: CommandContext, url: string | undefined, run: Migrati
   });
   // remote.push 'always': the snapshot goes off-site after the deploy (the lock is released); a failed push changes no outcome.
   const taken = report.snapshot && !ctx.signal.aborted ? await findSnapshot(ctx.store, report.snapshot.id).catch(() => undefined) : undefined;
-  const push = taken
-    ? await pushIfConfigured({ settings: ctx.settings, store: ctx.store, manifest: taken, target, onNotice: (m) => ctx.out.note(`lifeboat: ${m}`), signal: ctx.signal })
-    : undefined;
+  const push = taken ? await pushIfConfigured({ settings: ctx.settings, store: ctx.store, manifest: taken, target, onNotice: (m) => ctx.out.note(`lifeboat: ${m}`), signal: ctx.signal }) : undefined;
   // The whole command, from the process's start: Node, the CLI, the config and the adapter count too.
   report.timings.commandMs = Math.round(performance.now());
   printDeployReport(ctx.out, push ? Object.assign(report, { push }) : report);

@@ -47,8 +47,13 @@ export function drillCommand(): Command {
       ctx.out.document(result);
       if (result.remote) ctx.out.line(`From ${result.remote}: downloaded and checked in ${formatDuration(result.fetchMs ?? 0)} (part of the restore time below).`);
       const p = result.phases.restore;
-      ctx.out.line(`Drill of snapshot ${result.snapshot}: ${result.ok ? 'passed' : 'FAILED'}${result.restoreSeconds !== undefined ? `, restored and verified in ${result.restoreSeconds.toFixed(1)} s` : ''}.`);
-      if (p) ctx.out.line(`  check ${formatDuration(p.checkMs)}, load ${formatDuration(p.loadMs)}, verify ${formatDuration(p.verifyMs)}, checks ${formatDuration(result.phases.checksMs ?? 0)}, drop ${formatDuration(result.phases.dropMs ?? 0)}`);
+      ctx.out.line(
+        `Drill of snapshot ${result.snapshot}: ${result.ok ? 'passed' : 'FAILED'}${result.restoreSeconds !== undefined ? `, restored and verified in ${result.restoreSeconds.toFixed(1)} s` : ''}.`,
+      );
+      if (p)
+        ctx.out.line(
+          `  check ${formatDuration(p.checkMs)}, load ${formatDuration(p.loadMs)}, verify ${formatDuration(p.verifyMs)}, checks ${formatDuration(result.phases.checksMs ?? 0)}, drop ${formatDuration(result.phases.dropMs ?? 0)}`,
+        );
       for (const check of result.checks) ctx.out.line(`  ${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.summary}`);
       if (result.kept) ctx.out.line(`  the scratch database is kept: "${result.kept}"`);
       if (!result.ok) {

@@ -49,9 +49,7 @@ export function initCommand(): Command {
       for (const r of replaced) out.line(`The old ${relative(cwd, r.file)} is kept as ${relative(cwd, r.keptAs)}.`);
       const ignored = `${starter.store}/`;
       const where = relative(cwd, gitignore.file);
-      out.line(
-        gitignore.change === 'created' ? `Created ${where} with ${ignored}` : gitignore.change === 'added' ? `Added ${ignored} to ${where}.` : `${where} already ignores ${ignored}`,
-      );
+      out.line(gitignore.change === 'created' ? `Created ${where} with ${ignored}` : gitignore.change === 'added' ? `Added ${ignored} to ${where}.` : `${where} already ignores ${ignored}`);
       out.line('Next: prefix your migrate command, e.g. `npx lifeboat knex migrate:latest`.');
     });
 }

@@ -102,9 +102,11 @@ async function listRemoteCommand(ctx: CommandContext, flag: string | true): Prom
       ctx.out.line(`${remote.location.display}:`);
       for (const line of columns([['ID', 'CREATED (UTC)', 'DATABASE', 'STRATEGY', 'STORED', 'ROWS', 'ENCRYPTED', 'LABEL'], ...table])) ctx.out.line(line);
     }
-    if (listing.snapshots.some((s) => s.encrypted) && !key) ctx.out.note('note: the manifests are encrypted; give the identity (encryption.identityFile or $LIFEBOAT_AGE_IDENTITY) to see what each holds.');
+    if (listing.snapshots.some((s) => s.encrypted) && !key)
+      ctx.out.note('note: the manifests are encrypted; give the identity (encryption.identityFile or $LIFEBOAT_AGE_IDENTITY) to see what each holds.');
     if (unopened) ctx.out.note(`warning: ${unopened}`);
-    for (const i of listing.incomplete) ctx.out.note(`note: ${i.id} on the remote has no manifest (a push that did not finish, ${formatBytes(i.bytes)}): it is not a snapshot; the next push of it finishes it.`);
+    for (const i of listing.incomplete)
+      ctx.out.note(`note: ${i.id} on the remote has no manifest (a push that did not finish, ${formatBytes(i.bytes)}): it is not a snapshot; the next push of it finishes it.`);
   } finally {
     remote.close();
   }

@@ -28,9 +28,7 @@ export function pruneCommand(): Command {
       // With a database URL, the databases restores replaced are pruned by the same policy.
       const target = ctx.maybeTarget();
       const server = target ? await connectMaintenance(target) : undefined;
-      const plan = await planPrune(ctx.store, policy, new Date(), server && target ? { client: server, database: target.database } : undefined).finally(() =>
-        server?.end().catch(() => {}),
-      );
+      const plan = await planPrune(ctx.store, policy, new Date(), server && target ? { client: server, database: target.database } : undefined).finally(() => server?.end().catch(() => {}));
       // The remote side, planned before anything is removed, so --dry-run shows both.
       const remoteSide = !opts.localOnly && ctx.settings.remote ? await planRemoteSide(ctx) : undefined;
       const total = plan.expired.length + plan.abandoned.length + plan.replacedDatabases.length;
@@ -41,12 +39,17 @@ export function pruneCommand(): Command {
       for (const folder of plan.withoutManifest) ctx.out.line(`leave ${notASnapshot(folder)}`);
       for (const d of plan.replacedDatabases) ctx.out.line(`${opts.dryRun ? 'would drop' : 'drop'} database ${d.name} (replaced by a restore on ${d.createdAt})`);
       if (total > 0 && !opts.dryRun) {
-        await confirmDestructive(`remove ${plan.expired.length + plan.abandoned.length} snapshot(s) from ${ctx.store.root} and drop ${plan.replacedDatabases.length} replaced database(s)`, ctx.options.yes);
+        await confirmDestructive(
+          `remove ${plan.expired.length + plan.abandoned.length} snapshot(s) from ${ctx.store.root} and drop ${plan.replacedDatabases.length} replaced database(s)`,
+          ctx.options.yes,
+        );
         const drops = [...[...plan.expired, ...plan.abandoned].flatMap((s) => (s.cloneDatabase ? [s.cloneDatabase] : [])), ...plan.replacedDatabases.map((d) => d.name)];
         if (target && drops.length > 0) {
           // Dropping databases on the server: under the database's lock, recorded so an interrupted prune is finished by `recover`.
           const record = { phase: 'removing' as const, drops, removes: [...plan.expired, ...plan.abandoned].map((s) => s.id) };
-          await exclusively({ target, store: ctx.store, operation: 'prune', lockTimeoutMs: ctx.settings.lockTimeoutMs, record, onNotice: (m) => ctx.out.note(`lifeboat: ${m}`) }, () => applyPrune(ctx.store, plan, target));
+          await exclusively({ target, store: ctx.store, operation: 'prune', lockTimeoutMs: ctx.settings.lockTimeoutMs, record, onNotice: (m) => ctx.out.note(`lifeboat: ${m}`) }, () =>
+            applyPrune(ctx.store, plan, target),
+          );
         } else {
           await applyPrune(ctx.store, plan, target);
         }

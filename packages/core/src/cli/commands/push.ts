@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { listRemote } from '../../remote/layout.js';
 import { pushSnapshot, type PushResult } from '../../remote/push.js';
+import type { Manifest } from '../../store/manifest.js';
 import { findSnapshot, listStore } from '../../store/store.js';
 import { contextOf } from '../context.js';
 import { formatBytes, formatDuration } from '../output.js';
@@ -18,7 +19,7 @@ export function pushCommand(): Command {
       const { remote } = await commandRemote(ctx, opts.remote);
       try {
         await remote.check();
-        let manifests;
+        let manifests: Manifest[];
         if (id) manifests = [await findSnapshot(ctx.store, id)];
         else {
           const there = new Set((await listRemote(remote)).snapshots.map((s) => s.id));

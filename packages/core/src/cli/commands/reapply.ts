@@ -50,7 +50,12 @@ function printResult(out: Output, result: ReapplyResult, final: boolean): void {
   for (const s of result.skippedTables) out.line(`  skipped ${s.table}: ${s.why}`);
   if (result.conflicts.length > 0) {
     out.line(`Conflicts (left as the live database has them):`);
-    for (const c of result.conflicts) out.line(`  ${c.table} ${Object.entries(c.key).map(([k, v]) => `${k}=${v}`).join(', ')}: ${c.why}`);
+    for (const c of result.conflicts)
+      out.line(
+        `  ${c.table} ${Object.entries(c.key)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')}: ${c.why}`,
+      );
   }
   for (const s of result.sequences) out.line(`Sequence ${s.sequence} moved forward: next value ${s.from} → ${s.to}.`);
   if (!result.applied && final) out.line(`Dry run: nothing was changed. Apply with: npx lifeboat reapply ${result.deploy} --yes`);

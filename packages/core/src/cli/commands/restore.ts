@@ -58,7 +58,9 @@ async function restoreFromRemote(ctx: CommandContext, id: string, opts: RestoreO
   try {
     const fetched = await fetchSnapshot({ remote, ref: id, into: ctx.store, keys: await keys(), onProgress: progress.onProgress }).finally(progress.stop);
     try {
-      ctx.out.note(`lifeboat: fetched snapshot ${fetched.manifest.id} from ${remote.location.display}: ${formatBytes(fetched.bytes)} in ${formatDuration(fetched.durationMs)}, checked against its manifest`);
+      ctx.out.note(
+        `lifeboat: fetched snapshot ${fetched.manifest.id} from ${remote.location.display}: ${formatBytes(fetched.bytes)} in ${formatDuration(fetched.durationMs)}, checked against its manifest`,
+      );
       await confirmReplace(ctx, fetched.manifest, opts);
       const result = await runRestore(ctx, fetched.manifest, fetched.store, opts, { remote: remote.location.display, fetchMs: fetched.durationMs });
       await appendJournalAfterChange(ctx.store, { event: 'restore', ...result, fromRemote: remote.location.display, fetchMs: fetched.durationMs }, ctx.out.note);
@@ -93,7 +95,9 @@ async function runRestore(ctx: CommandContext, manifest: Manifest, source: Store
   ctx.out.document(fromRemote ? { ...result, fromRemote: fromRemote.remote, fetchMs: fromRemote.fetchMs } : result);
   ctx.out.line(`Restored snapshot ${result.snapshot}${fromRemote ? ` from ${fromRemote.remote}` : ''} into "${result.database}" in ${formatDuration(result.durationMs + (fromRemote?.fetchMs ?? 0))}.`);
   const p = result.phases;
-  ctx.out.line(`  ${fromRemote ? `download ${formatDuration(fromRemote.fetchMs)}, ` : ''}check ${formatDuration(p.checkMs)}, load ${formatDuration(p.loadMs)}, verify ${formatDuration(p.verifyMs)}, swap ${formatDuration(p.swapMs)}`);
+  ctx.out.line(
+    `  ${fromRemote ? `download ${formatDuration(fromRemote.fetchMs)}, ` : ''}check ${formatDuration(p.checkMs)}, load ${formatDuration(p.loadMs)}, verify ${formatDuration(p.verifyMs)}, swap ${formatDuration(p.swapMs)}`,
+  );
   if (result.replaced) ctx.out.line(`The database it replaced is kept as "${result.replaced}".`);
   return result;
 }

@@ -49,7 +49,9 @@ export function rollbackCommand(): Command {
         if (opts.toDeploy || opts.snapshot) throw new LifeboatError('USAGE', '--undo takes no --to-deploy or --snapshot.');
         const result = await undoRollback({ target, store: ctx.store, settings: ctx.settings, confirm, onNotice: notice }).finally(progress.stop);
         ctx.out.document(result);
-        ctx.out.line(`Undone: "${target.database}" is back to safety snapshot ${result.safetySnapshot} (${formatDuration(result.restore.durationMs)}); the rolled-back state is kept as "${result.restore.replaced}".`);
+        ctx.out.line(
+          `Undone: "${target.database}" is back to safety snapshot ${result.safetySnapshot} (${formatDuration(result.restore.durationMs)}); the rolled-back state is kept as "${result.restore.replaced}".`,
+        );
         return;
       }
       const result = await rollback({

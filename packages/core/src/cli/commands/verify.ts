@@ -12,7 +12,7 @@ export function verifyCommand(): Command {
     .description('check snapshots: the manifest against its checksum and the journal, sha256 of every file and every byte of the archive read back (dump), or the clone against its manifest')
     .argument('[id]', 'a snapshot id, a unique prefix of one, or "latest" (default: every snapshot)')
     .option(...REMOTE_OPTION)
-    .option('--deep', 'with --remote: download, decrypt and read back every byte (default: the server\'s checksums, nothing downloaded)')
+    .option('--deep', "with --remote: download, decrypt and read back every byte (default: the server's checksums, nothing downloaded)")
     .action(async (idArg: string | undefined, opts: { remote?: string | true; deep?: boolean }, cmd: Command) => {
       const ctx = await contextOf(cmd);
       const { remote: remoteFlag, argument: id } = splitRemoteFlag(opts.remote, idArg);
