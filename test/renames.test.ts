@@ -50,7 +50,7 @@ describe('renames are not data loss', () => {
 
     // The app writes after the deploy; then the deploy is rolled back.
     await query(db.url, 'insert into purchases (customer_id, total) values (1, 1), (2, 2), (3, 3); update purchases set total = 0 where id = 7');
-    const rolled = await execa(process.execPath, [cliPath, 'rollback', '--yes', '--json'], { cwd: project.dir, env: { DATABASE_URL: db.url }, reject: false });
+    const rolled = await execa(process.execPath, [cliPath, 'rollback', '--yes', '--json'], { cwd: project.dir, env: { DATABASE_URL: db.url, NODE_ENV: 'development' }, reject: false });
     expect(rolled.exitCode, String(rolled.stderr)).toBe(0);
     const { discarded } = JSON.parse(String(rolled.stdout));
     // knex_migrations has the deploy's row; the renamed table is one table with the app's writes.
