@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { execa } from 'execa';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chooseDatabase } from '@lifeboat/core';
+import { chooseDatabase } from '@lifeboat/core/adapter';
 import { locateProject, resolveDatabase } from '@lifeboat/prisma';
 import { cliPath, dataDigest, databases, json, query, repoRoot, schemaDump } from './support/db.js';
 import { makePrismaProject, type PrismaProject } from './support/prisma-project.js';
