@@ -71,9 +71,11 @@ describe('the published packages, installed from their tarballs', () => {
     ]);
   });
 
-  it('require() and import give the same module', async () => {
+  it('require() and import give the same module, and the adapter kit shares it', async () => {
     const script = `
       const core = require('@lifeboat/core');
+      const kit = require('@lifeboat/core/adapter');
+      const refusal = kit.anotherDatabaseError({ url: 'postgres://a/x', origin: 'flag', source: '--database-url' }, { tool: 'knex', url: 'postgres://a/y', source: 'knexfile' });
       const adapters = ['knex', 'prisma', 'drizzle'].map((name) => require('@lifeboat/' + name));
       import('@lifeboat/core').then((esm) => {
         console.log(JSON.stringify({
@@ -81,7 +83,9 @@ describe('the published packages, installed from their tarballs', () => {
           guarded: typeof adapters[0].guarded,
           guardedMigrate: adapters.slice(1).map((a) => typeof a.guardedMigrate),
           sameInstance: esm.LifeboatError === core.LifeboatError,
+          kitSameInstance: refusal instanceof esm.LifeboatError,
           resolved: require.resolve('@lifeboat/core'),
+          resolvedKit: require.resolve('@lifeboat/core/adapter'),
         }));
       });`;
     const result = await run('node', ['-e', script]);
@@ -91,7 +95,9 @@ describe('the published packages, installed from their tarballs', () => {
       guarded: 'function',
       guardedMigrate: ['function', 'function'],
       sameInstance: true,
+      kitSameInstance: true,
       resolved: join(project, 'node_modules/@lifeboat/core/dist/index.cjs'),
+      resolvedKit: join(project, 'node_modules/@lifeboat/core/dist/adapter.cjs'),
     });
   });
 
