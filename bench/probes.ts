@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { countRows, schemaFingerprint } from '@lifeboat/core';
+// Internals, timed on their own: from the source (tsx runs it), as no entry exports them.
+import { countRows, schemaFingerprint } from '../packages/core/src/db/introspect.js';
 import { knexAdapterProbe } from './cases/deploy.js';
 import { cliPath, type Context, median, pgEnv, timed, withClient } from './lib.js';
 
@@ -31,7 +32,7 @@ export async function probes(ctx: Context): Promise<Probe[]> {
 
   // What a snapshot reads as its pre-flight record, and what a restore's verify and the checks read again.
   await withClient(ctx.url, async (client) => {
-    // @lifeboat/core takes its own pg's Client; it is the same package at run time.
+    // The core takes its own pg's Client; it is the same package at run time.
     const c = client as unknown as Parameters<typeof countRows>[0];
     out.push({ id: 'fingerprint', what: 'schema fingerprint (catalog query + sha256)', ms: await time(() => schemaFingerprint(c)) });
     out.push({ id: 'count-rows', what: 'count(*) of every table (restore verify, checks)', ms: await time(() => countRows(c)) });

@@ -6,7 +6,7 @@ import { drizzle as drizzlePostgresJs } from 'drizzle-orm/postgres-js';
 import pg from 'pg';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chooseDatabase } from '@lifeboat/core';
+import { chooseDatabase } from '@lifeboat/core/adapter';
 import { cliAdapter, guardedMigrate } from '@lifeboat/drizzle';
 import { dataDigest, databases, json, lifeboat, query, schemaDump } from './support/db.js';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, describe, expect, it } from 'vitest';
-import { display } from '@lifeboat/core';
+import { display } from '@lifeboat/core/adapter';
 import { guarded } from '@lifeboat/knex';
 import { cliPath, dataDigest, databases, json, query, schemaDump } from './support/db.js';
 import { type KnexProject, makeKnexProject } from './support/knex-project.js';

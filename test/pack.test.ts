@@ -68,9 +68,11 @@ describe('the published packages, installed from their tarballs', () => {
     expect(problems?.sort()).toEqual(['missing: drizzle-kit@^0.31.0, required by @lifeboat/drizzle@0.1.0', 'missing: prisma@^6.19.0 || ^7.0.0, required by @lifeboat/prisma@0.1.0']);
   });
 
-  it('require() and import give the same module', async () => {
+  it('require() and import give the same module, and the adapter kit shares it', async () => {
     const script = `
       const core = require('@lifeboat/core');
+      const kit = require('@lifeboat/core/adapter');
+      const refusal = kit.anotherDatabaseError({ url: 'postgres://a/x', origin: 'flag', source: '--database-url' }, { tool: 'knex', url: 'postgres://a/y', source: 'knexfile' });
       const adapters = ['knex', 'prisma', 'drizzle'].map((name) => require('@lifeboat/' + name));
       import('@lifeboat/core').then((esm) => {
         console.log(JSON.stringify({
@@ -78,7 +80,9 @@ describe('the published packages, installed from their tarballs', () => {
           guarded: typeof adapters[0].guarded,
           guardedMigrate: adapters.slice(1).map((a) => typeof a.guardedMigrate),
           sameInstance: esm.LifeboatError === core.LifeboatError,
+          kitSameInstance: refusal instanceof esm.LifeboatError,
           resolved: require.resolve('@lifeboat/core'),
+          resolvedKit: require.resolve('@lifeboat/core/adapter'),
         }));
       });`;
     const result = await run('node', ['-e', script]);
@@ -88,7 +92,9 @@ describe('the published packages, installed from their tarballs', () => {
       guarded: 'function',
       guardedMigrate: ['function', 'function'],
       sameInstance: true,
+      kitSameInstance: true,
       resolved: join(project, 'node_modules/@lifeboat/core/dist/index.cjs'),
+      resolvedKit: join(project, 'node_modules/@lifeboat/core/dist/adapter.cjs'),
     });
   });
 

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { execa } from 'execa';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chooseDatabase } from '@lifeboat/core';
+import { chooseDatabase } from '@lifeboat/core/adapter';
 import { locateProject, resolveDatabase } from '@lifeboat/prisma';
 import { cliPath, dataDigest, databases, json, query, repoRoot, schemaDump } from './support/db.js';
 import { makePrismaProject, type PrismaProject } from './support/prisma-project.js';
@@ -55,7 +55,7 @@ describe('lifeboat prisma migrate deploy', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     const report = json(result);
     expect(report).toMatchObject({ outcome: 'applied', pending: ['20240102000000_email'], migrated: ['20240102000000_email'] });
-    expect(report.checks.find((c: { name: string }) => c.name === 'migrations')).toMatchObject({ ok: true, summary: '2 applied of 2 migration folder(s) in "public"._prisma_migrations' });
+    expect(report.checks.find((c: { name: string }) => c.name === 'migrations')).toMatchObject({ ok: true, summary: '2 applied of 2 migration folder(s) in "public"."_prisma_migrations"' });
     expect(result.stderr).toMatch(/lifeboat: database from DATABASE_URL \(read by datasource url in \S+\/prisma\/schema\.prisma\)\n/);
     expect(result.stderr).toMatch(/All migrations have been successfully applied/); // prisma's own output, streamed
     const list = json(await execa(process.execPath, [cliPath, 'list', '--json'], { cwd: project.dir, reject: false }).then((r) => ({ exitCode: 0, stdout: String(r.stdout), stderr: '' })));

@@ -5,7 +5,8 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chooseDatabase, type DeployReport, type Manifest } from '@lifeboat/core';
+import type { DeployReport, Manifest } from '@lifeboat/core';
+import { chooseDatabase } from '@lifeboat/core/adapter';
 import pg from 'pg';
 import { createKnexProject } from '../../dev/knex-project.js';
 import { alternate, benchDir, type CaseResult, type Context, dropDatabase, formatMs, knexCliPath, lifeboat, median, medianOf, ratioRow, removeDir, type Row, type RunRecord, timed } from '../lib.js';

@@ -1,19 +1,8 @@
+// @lifeboat/core: what users call. What adapters need besides is @lifeboat/core/adapter (adapter.ts).
 export { ERROR_CODES, type ErrorCode, LifeboatError, isLifeboatError } from './errors.js';
 export { redact, registerSecret } from './secrets.js';
-export { type DatabaseTarget, parseDatabaseUrl, withDatabase, childEnv } from './db/target.js';
-export { connect, connectMaintenance, withClient } from './db/connect.js';
-export { type ConnectionParts, display, partsUrl, sameDatabase, sslMode } from './db/connection-parts.js';
-export {
-  type DatabaseState,
-  type SchemaFingerprint,
-  type TableCount,
-  compareStates,
-  countRows,
-  readState,
-  schemaFingerprint,
-  serverInfo,
-} from './db/introspect.js';
-export { findPgTool, type PgTool } from './pg-tools/find.js';
+export { type DatabaseTarget, parseDatabaseUrl } from './db/target.js';
+export type { DatabaseState, SchemaFingerprint, TableCount } from './db/introspect.js';
 export type { Progress, ProgressFn } from './progress.js';
 export { type Manifest, manifestSchema } from './store/manifest.js';
 export { findSnapshot, listStore, openStore, type Store, type StoreListing } from './store/store.js';
@@ -25,26 +14,10 @@ export { type RestoreOptions, type RestoreResult, restoreSnapshot } from './rest
 export { applyPrune, planPrune, type PrunePlan, type RetentionPolicy } from './retention/prune.js';
 export { LIFEBOAT_VERSION } from './version.js';
 export { type LifeboatConfig, defineConfig } from './config/schema.js';
-export { importFile } from './config/import-file.js';
 export { loadConfig, type LoadedConfig } from './config/load.js';
-export {
-  anotherDatabaseError,
-  assertSameDatabase,
-  type ChosenDatabase,
-  chooseDatabase,
-  type DatabaseInputs,
-  type DatabaseOrigin,
-  resolveDatabase,
-  type ToolDatabase,
-} from './config/database.js';
-export { type Rehearsal, type RehearsalStep, rehearse } from './db/rehearse.js';
 export { resolveSettings, type SettingFlags, type Settings } from './config/resolve.js';
-export { type CheckResult, judged, passed } from './checks/result.js';
-export type { CliAdapter, CliAdapterInput, MigrationAdapter, MigrationRun, MigrationStatus, PreparedCommand, RunOutcome } from './guard/adapter.js';
-export { commandRun } from './guard/command-run.js';
-export { flagValue } from './guard/tool-args.js';
-export { type DeployOutcome, type DeployReport, guardedDeploy, type GuardedDeployOptions } from './guard/deploy.js';
-export { assertDeployed, deployWith, type DeployWithOptions } from './guard/programmatic.js';
+export type { CheckResult } from './checks/result.js';
+export type { DeployOutcome, DeployReport } from './guard/deploy.js';
 export { type DiscardReport, discardReport, type TableDiscard } from './recovery/discard.js';
 export { rollback, type RollbackOptions, type RollbackResult, undoRollback } from './recovery/rollback.js';
 export type { AppWrites } from './recovery/app-writes.js';

@@ -1,4 +1,4 @@
-import { judged, type MigrationAdapter } from '@lifeboat/core';
+import { judged, type MigrationAdapter, qualifiedName, tableExists } from '@lifeboat/core/adapter';
 import type pg from 'pg';
 import { type JournalEntry, migrationHash, readJournal } from './journal.js';
 
@@ -23,12 +23,10 @@ interface Recorded {
  * (`hash` = sha256 of the .sql file, `created_at` = the entry's `when`).
  */
 export function drizzleMigrations(options: DrizzleMigrationsOptions): MigrationAdapter {
-  const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
-  const table = `${quote(options.schema ?? 'drizzle')}.${quote(options.table ?? '__drizzle_migrations')}`;
+  const table = qualifiedName(options.schema ?? 'drizzle', options.table ?? '__drizzle_migrations');
 
   const rows = async (client: pg.Client, order: string): Promise<Recorded[] | undefined> => {
-    const exists = (await client.query<{ t: string | null }>('select to_regclass($1)::text as t', [table])).rows[0]?.t != null;
-    return exists ? (await client.query<Recorded>(`select hash, created_at::text as created_at from ${table} ${order}`)).rows : undefined;
+    return (await tableExists(client, table)) ? (await client.query<Recorded>(`select hash, created_at::text as created_at from ${table} ${order}`)).rows : undefined;
   };
   const recorded = (client: pg.Client) => rows(client, 'order by id');
   // drizzle: `select id, hash, created_at … order by created_at desc limit 1` (in desc order nulls come first).

@@ -1,4 +1,4 @@
-import { type CliAdapter, commandRun, type PreparedCommand } from '@lifeboat/core';
+import type { CliAdapter, PreparedCommand } from '@lifeboat/core/adapter';
 import { drizzleMigrations } from './adapter.js';
 import { configFile, defaultConfigFile, loadDrizzleConfig } from './config.js';
 import { drizzleToolDatabase, resolveDatabase } from './database.js';
@@ -22,8 +22,7 @@ export const cliAdapter: CliAdapter = {
   },
   async prepare({ args, cwd, env, choose }): Promise<PreparedCommand> {
     const kit = findDrizzleKit(cwd);
-    const describe = `drizzle-kit ${args.join(' ')}`;
-    const run = (extraEnv: Record<string, string>) => commandRun(process.execPath, [kit, ...args], { cwd, env: extraEnv, describe });
+    const run = (extraEnv: Record<string, string>) => kit.run(args, { cwd, env: extraEnv });
     const subcommand = args[0];
     // No subcommand: `drizzle-kit --help`, `drizzle-kit --version`.
     if (subcommand === undefined || subcommand.startsWith('-') || PASS_THROUGH.has(subcommand)) return { mode: 'pass-through', run: run({}) };

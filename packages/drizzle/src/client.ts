@@ -1,4 +1,5 @@
-import { LifeboatError, partsUrl } from '@lifeboat/core';
+import { LifeboatError } from '@lifeboat/core';
+import { partsUrl } from '@lifeboat/core/adapter';
 
 /** node-postgres' resolved connection settings (`client.connectionParameters`). */
 interface PgParameters {

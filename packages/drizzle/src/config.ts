@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type ConnectionParts, flagValue, importFile, LifeboatError, partsUrl } from '@lifeboat/core';
+import { LifeboatError } from '@lifeboat/core';
+import { type ConnectionParts, flagValue, loadToolConfig, partsUrl } from '@lifeboat/core/adapter';
 
 /** What Lifeboat reads from drizzle.config.*, with drizzle-kit's defaults applied. */
 export interface DrizzleConfig {
@@ -46,7 +47,11 @@ export function defaultConfigFile(cwd: string): string | undefined {
  * be postgresql), out, migrations.table and .schema, and the database.
  */
 export async function loadDrizzleConfig(file: string, cwd: string, env: NodeJS.ProcessEnv): Promise<DrizzleConfig> {
-  const { config, envAfter } = await evaluate(file, env);
+  const { exported, envAfter } = await loadToolConfig(file, {
+    env,
+    hint: 'Fix the error in the file; drizzle-kit needs it to export the config as its default export.',
+  });
+  const config = (exported ?? {}) as Record<string, unknown>;
   if (config.dialect !== 'postgresql') {
     throw new LifeboatError('CONFIG_INVALID', `${file} has dialect ${JSON.stringify(config.dialect ?? null)}; Lifeboat protects PostgreSQL databases only.`, {
       hint: "Lifeboat guards drizzle-kit migrate for dialect: 'postgresql'.",
@@ -73,26 +78,4 @@ export async function loadDrizzleConfig(file: string, cwd: string, env: NodeJS.P
     urlSetting: byParts ? 'dbCredentials (host, port, user, password, database)' : 'dbCredentials.url',
     urlVariables: byParts || url === undefined ? [] : Object.keys(envAfter).filter((name) => envAfter[name] === url),
   };
-}
-
-/**
- * The config's default export, run with `env` as process.env for the time it runs, and that
- * environment as the config left it: it may load .env files into it (dotenv), which then
- * stay out of Lifeboat's own.
- */
-async function evaluate(file: string, env: NodeJS.ProcessEnv): Promise<{ config: Record<string, unknown>; envAfter: NodeJS.ProcessEnv }> {
-  const real = process.env;
-  const envAfter = { ...env };
-  process.env = envAfter;
-  try {
-    return { config: ((await importFile(file)) ?? {}) as Record<string, unknown>, envAfter };
-  } catch (error) {
-    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new LifeboatError('CONFIG_INVALID', `${file} could not be loaded: ${message}`, {
-      hint: 'Fix the error in the file; drizzle-kit needs it to export the config as its default export.',
-      cause: error,
-    });
-  } finally {
-    process.env = real;
-  }
 }

@@ -1,4 +1,5 @@
-import { anotherDatabaseError, type ChosenDatabase, LifeboatError, sameDatabase, type ToolDatabase } from '@lifeboat/core';
+import { LifeboatError } from '@lifeboat/core';
+import { anotherDatabaseError, type ChosenDatabase, sameDatabase, type ToolDatabase } from '@lifeboat/core/adapter';
 import type { DrizzleConfig } from './config.js';
 
 export interface ResolvedDatabase {

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { assertDeployed, assertSameDatabase, type DeployReport, deployWith, type DeployWithOptions, LifeboatError } from '@lifeboat/core';
+import { type DeployReport, LifeboatError } from '@lifeboat/core';
+import { connectionDatabase, type HookOptions, hookDeploy } from '@lifeboat/core/adapter';
 import type { MigrationConfig } from 'drizzle-orm/migrator';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import { drizzleMigrations } from './adapter.js';
@@ -9,16 +10,9 @@ import { appClient } from './client.js';
 // biome-ignore lint/suspicious/noExplicitAny: any driver's db (node-postgres, postgres.js), whatever its query result and schema types
 export type GuardableDatabase = PgDatabase<any, any, any> & { $client: unknown };
 
-export interface GuardedMigrateOptions {
+export interface GuardedMigrateOptions extends HookOptions {
   /** The database; default: the one `db` connects to (and it must be that one). */
   databaseUrl?: string;
-  /** Where lifeboat.config.* and the store are. Default: process.cwd(). */
-  cwd?: string;
-  /** A lifeboat.config file; default: lifeboat.config.* in `cwd`. */
-  lifeboatConfig?: string;
-  overrides?: DeployWithOptions['overrides'];
-  onNotice?: (message: string) => void;
-  signal?: AbortSignal;
 }
 
 /**
@@ -32,41 +26,39 @@ export interface GuardedMigrateOptions {
 export async function guardedMigrate(db: GuardableDatabase, config: MigrationConfig, options: GuardedMigrateOptions = {}): Promise<DeployReport> {
   const notice = options.onNotice ?? ((message: string) => process.stderr.write(`lifeboat: ${message}\n`));
   const app = appClient(db.$client, notice);
-  const own = { tool: 'drizzle-orm migrate()', url: app.url, source: "the drizzle db's connection" };
   // migrate() runs on the db's own connection, whatever URL is given: another database is refused.
-  if (options.databaseUrl) {
-    assertSameDatabase({ url: options.databaseUrl, origin: 'flag', source: 'the databaseUrl given to guardedMigrate()' }, own, 'Drop databaseUrl, or give drizzle a client for that database.');
-  }
+  const database = connectionDatabase(
+    options.databaseUrl,
+    { tool: 'drizzle-orm migrate()', url: app.url, source: "the drizzle db's connection" },
+    'guardedMigrate()',
+    'Drop databaseUrl, or give drizzle a client for that database.',
+  );
   if (!options.databaseUrl && app.passwordHidden) {
     throw new LifeboatError('URL_INVALID', "The drizzle db's password is a function, so Lifeboat cannot connect as it does.", { hint: 'Pass databaseUrl.' });
   }
   const { migrate } = app.driver === 'postgres-js' ? await import('drizzle-orm/postgres-js/migrator') : await import('drizzle-orm/node-postgres/migrator');
   await app.release();
-  const report = await deployWith({
-    // drizzle-orm reads migrationsFolder relative to the working folder.
-    adapter: drizzleMigrations({ folder: resolve(config.migrationsFolder), table: config.migrationsTable, schema: config.migrationsSchema }),
-    run: {
-      describe: 'drizzle-orm migrate()',
-      async run() {
-        try {
-          await migrate(db as never, config);
-          return { exitCode: 0 };
-        } catch (error) {
-          return { exitCode: 1, error: failure(error) };
-        }
+  return hookDeploy(
+    { ...options, onNotice: notice },
+    {
+      // drizzle-orm reads migrationsFolder relative to the working folder.
+      adapter: drizzleMigrations({ folder: resolve(config.migrationsFolder), table: config.migrationsTable, schema: config.migrationsSchema }),
+      run: {
+        describe: 'drizzle-orm migrate()',
+        async run() {
+          try {
+            await migrate(db as never, config);
+            return { exitCode: 0 };
+          } catch (error) {
+            return { exitCode: 1, error: failure(error) };
+          }
+        },
+        beforeRestore: app.beforeRestore,
+        afterRestore: app.afterRestore,
       },
-      beforeRestore: app.beforeRestore,
-      afterRestore: app.afterRestore,
+      database,
     },
-    databaseUrl: options.databaseUrl ?? app.url,
-    databaseSource: own.source,
-    ...(options.cwd ? { cwd: options.cwd } : {}),
-    ...(options.lifeboatConfig ? { configFile: options.lifeboatConfig } : {}),
-    ...(options.overrides ? { overrides: options.overrides } : {}),
-    onNotice: notice,
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  return assertDeployed(report);
+  );
 }
 
 /** drizzle's DrizzleQueryError says only "Failed query: …"; the database's reason is its cause. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type RehearsalStep, rehearse } from '@lifeboat/core';
+import { type RehearsalStep, rehearse } from '@lifeboat/core/adapter';
 import type pg from 'pg';
 
 /** drizzle-orm's separator between the statements of a migration file (readMigrationFiles). */

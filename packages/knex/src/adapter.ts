@@ -1,4 +1,4 @@
-import { judged, type MigrationAdapter } from '@lifeboat/core';
+import { judged, type MigrationAdapter, qualifiedName, tableExists } from '@lifeboat/core/adapter';
 import type { Knex } from 'knex';
 import type pg from 'pg';
 
@@ -11,8 +11,7 @@ const nameOf = (m: { name: string } | { file: string } | string) => (typeof m ==
 export function knexMigrations(list: ListMigrations, migrations: Knex.MigratorConfig = {}): MigrationAdapter {
   const tableName = migrations.tableName ?? 'knex_migrations';
   const schema = migrations.schemaName ?? 'public';
-  const quote = (s: string) => `"${s.replace(/"/g, '""')}"`;
-  const lockTable = `${quote(schema)}.${quote(`${tableName}_lock`)}`;
+  const lockTable = qualifiedName(schema, `${tableName}_lock`);
   return {
     name: 'knex',
     async status() {
@@ -22,8 +21,7 @@ export function knexMigrations(list: ListMigrations, migrations: Knex.MigratorCo
     async checkBookkeeping(client: pg.Client) {
       const [completed, pending] = await list();
       const problems = pending.map((m) => `${nameOf(m)} is not applied`);
-      const exists = (await client.query<{ t: string | null }>('select to_regclass($1)::text as t', [lockTable])).rows[0]?.t != null;
-      if (exists) {
+      if (await tableExists(client, lockTable)) {
         const { rows } = await client.query<{ locked: number }>(`select is_locked as locked from ${lockTable}`);
         if (rows.some((r) => Number(r.locked) !== 0)) problems.push(`${schema}.${tableName}_lock is left locked (is_locked = 1)`);
       }

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type CliAdapter, commandRun, type PreparedCommand } from '@lifeboat/core';
+import type { CliAdapter, PreparedCommand } from '@lifeboat/core/adapter';
 import type { Knex } from 'knex';
 import { knexMigrations, type ListMigrations } from './adapter.js';
 import { knexToolDatabase, resolveKnexDatabase } from './database.js';
@@ -28,7 +28,7 @@ export const cliAdapter: CliAdapter = {
   },
   async prepare({ args, cwd, env, choose }): Promise<PreparedCommand> {
     const knex = findKnex(cwd);
-    const run = (extraEnv: Record<string, string>) => commandRun(process.execPath, [knex.cli, ...args], { cwd, env: extraEnv, describe: `knex ${args.join(' ')}` });
+    const run = (extraEnv: Record<string, string>) => knex.run(args, { cwd, env: extraEnv });
     const subcommand = args.find((a) => /^(migrate|seed|init)/.test(a));
     // No subcommand: `knex --help`, `knex --version`.
     if (subcommand === undefined || PASS_THROUGH.has(subcommand)) return { mode: 'pass-through', run: run({}) };
@@ -43,7 +43,7 @@ export const cliAdapter: CliAdapter = {
     migrations.directory = (Array.isArray(dirs) ? dirs : [dirs]).map((d) => (isAbsolute(d) ? d : resolve(options.cwd, d)));
     const config: Knex.Config = { ...knexConfig, connection: database.url, migrations };
     const list: ListMigrations = async () => {
-      const { default: createKnex } = (await import(pathToFileURL(knex.module).href)) as { default: (c: Knex.Config) => Knex };
+      const { default: createKnex } = (await import(pathToFileURL(knex.module!).href)) as { default: (c: Knex.Config) => Knex };
       const instance = createKnex({ ...config, pool: { min: 0, max: 1 } });
       try {
         return await instance.migrate.list();

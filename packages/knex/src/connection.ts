@@ -1,4 +1,5 @@
-import { LifeboatError, partsUrl } from '@lifeboat/core';
+import { LifeboatError } from '@lifeboat/core';
+import { partsUrl } from '@lifeboat/core/adapter';
 
 /** A knex `connection` setting: a URL, or node-postgres' object form. */
 export type KnexConnection =

@@ -1,4 +1,5 @@
-import { anotherDatabaseError, type ChosenDatabase, LifeboatError, sameDatabase, type ToolDatabase } from '@lifeboat/core';
+import { LifeboatError } from '@lifeboat/core';
+import { anotherDatabaseError, type ChosenDatabase, sameDatabase, type ToolDatabase } from '@lifeboat/core/adapter';
 import type { Knex } from 'knex';
 import { connectionUrl } from './connection.js';
 import { type KnexCliOptions, loadKnexConfig } from './knexfile.js';
@@ -51,23 +52,10 @@ export async function resolveKnexDatabase(file: string, options: KnexCliOptions,
     });
   }
   if (database.origin === 'tool' || (tool.url !== undefined && sameDatabase(tool.url, database.url))) return { database, config, env: {} };
-  const again = await withEnv({ DATABASE_URL: database.url }, () => loadKnexConfig(file, options));
+  const again = await loadKnexConfig(file, options, { ...process.env, DATABASE_URL: database.url });
   const url = knexToolDatabase(file, options, again).url;
   if (url !== undefined && sameDatabase(url, database.url)) {
     return { database: { ...database, source: `${database.source}, given to knex as DATABASE_URL` }, config: again, env: { DATABASE_URL: database.url } };
   }
   throw anotherDatabaseError(database, tool, `Make the knexfile's connection read process.env.DATABASE_URL, or drop ${database.source}.`);
-}
-
-async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, vars);
-  try {
-    return await fn();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
 }

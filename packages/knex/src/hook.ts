@@ -1,16 +1,11 @@
-import { assertDeployed, assertSameDatabase, type DeployWithOptions, deployWith } from '@lifeboat/core';
+import { connectionDatabase, type HookOptions, hookDeploy } from '@lifeboat/core/adapter';
 import type { Knex } from 'knex';
 import { knexMigrations, type ListMigrations } from './adapter.js';
 import { connectionUrl } from './connection.js';
 
-export interface GuardedKnexOptions {
+export interface GuardedKnexOptions extends Omit<HookOptions, 'signal'> {
   /** The database to protect; it must be the one the Knex instance connects to (which it is by default). */
   databaseUrl?: string;
-  /** Where lifeboat.config.* and the store are. Default: process.cwd(). */
-  cwd?: string;
-  lifeboatConfig?: string;
-  overrides?: DeployWithOptions['overrides'];
-  onNotice?: (message: string) => void;
 }
 
 type Migrate = (config?: Knex.MigratorConfig) => Promise<unknown>;
@@ -27,18 +22,16 @@ export function guarded(knex: Knex, options: GuardedKnexOptions = {}): { migrate
     async (config) => {
       let result: unknown;
       const own = connectionUrl((knex.client as { connectionSettings?: unknown }).connectionSettings ?? (knex.client.config as Knex.Config).connection, 'the Knex instance');
-      const instance = { tool: 'knex', url: own, source: "the Knex instance's connection" };
       // knex.migrate runs on the instance's connection, whatever URL is given: another database is refused.
-      if (options.databaseUrl !== undefined) {
-        assertSameDatabase(
-          { url: options.databaseUrl, origin: 'flag', source: 'the databaseUrl given to guarded()' },
-          instance,
-          "Drop databaseUrl (the instance's own connection is used), or give guarded() a Knex instance for that database.",
-        );
-      }
+      const database = connectionDatabase(
+        options.databaseUrl,
+        { tool: 'knex', url: own, source: "the Knex instance's connection" },
+        'guarded()',
+        "Drop databaseUrl (the instance's own connection is used), or give guarded() a Knex instance for that database.",
+      );
       const migrations = { ...(knex.client.config as Knex.Config).migrations, ...config };
       const list: ListMigrations = () => knex.migrate.list(config);
-      const report = await deployWith({
+      await hookDeploy(options, {
         adapter: knexMigrations(list, migrations),
         run: {
           describe: `knex.migrate.${method}()`,
@@ -51,14 +44,8 @@ export function guarded(knex: Knex, options: GuardedKnexOptions = {}): { migrate
             knex.initialize();
           },
         },
-        databaseUrl: options.databaseUrl ?? own,
-        databaseSource: instance.source,
-        ...(options.cwd ? { cwd: options.cwd } : {}),
-        ...(options.lifeboatConfig ? { configFile: options.lifeboatConfig } : {}),
-        ...(options.overrides ? { overrides: options.overrides } : {}),
-        ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+        database,
       });
-      assertDeployed(report);
       return result;
     };
   return { migrate: { latest: migrate('latest'), up: migrate('up') } };

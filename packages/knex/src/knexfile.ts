@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { flagValue, importFile, LifeboatError } from '@lifeboat/core';
+import { LifeboatError } from '@lifeboat/core';
+import { findProjectTool, flagValue, loadToolConfig, type ProjectTool } from '@lifeboat/core/adapter';
 import type { Knex } from 'knex';
 
 /** The knex CLI's own options that change what it migrates. */
@@ -51,16 +51,10 @@ export function nearestKnexfile(dir: string): string | undefined {
   }
 }
 
-/** The knexfile's config for the environment, with knex's CLI flags over it, as the CLI resolves it. */
-export async function loadKnexConfig(file: string, options: KnexCliOptions): Promise<Knex.Config> {
-  let loaded: unknown;
-  try {
-    loaded = await importFile(file);
-    if (typeof loaded === 'function') loaded = await (loaded as () => unknown)();
-  } catch (error) {
-    throw new LifeboatError('CONFIG_INVALID', `The knexfile ${file} could not be loaded: ${(error as Error).message.split('\n')[0]}`, { cause: error });
-  }
-  const all = (loaded ?? {}) as Record<string, unknown>;
+/** The knexfile's config for the environment, with knex's CLI flags over it, as the CLI resolves it, run with `env` as process.env. */
+export async function loadKnexConfig(file: string, options: KnexCliOptions, env: NodeJS.ProcessEnv = process.env): Promise<Knex.Config> {
+  const { exported } = await loadToolConfig(file, { env, callExport: true, describe: `The knexfile ${file}` });
+  const all = (exported ?? {}) as Record<string, unknown>;
   const chosen = (all[options.env] ?? all) as Knex.Config;
   const config: Knex.Config = { ...chosen, migrations: { ...chosen.migrations } };
   if (options.migrationsDirectory) config.migrations!.directory = options.migrationsDirectory;
@@ -73,13 +67,7 @@ export async function loadKnexConfig(file: string, options: KnexCliOptions): Pro
   return config;
 }
 
-/** The project's own knex (module and CLI), as the knex CLI finds it. */
-export function findKnex(cwd: string): { module: string; cli: string } {
-  try {
-    const require = createRequire(join(cwd, 'package.json'));
-    const pkg = require.resolve('knex/package.json');
-    return { module: require.resolve('knex'), cli: join(dirname(pkg), 'bin', 'cli.js') };
-  } catch {
-    throw new LifeboatError('TOOL_NOT_FOUND', `knex is not installed in ${cwd}.`, { hint: 'Install it in the project (npm i knex) and run Lifeboat from there.' });
-  }
+/** The project's own knex (module and CLI). */
+export function findKnex(cwd: string): ProjectTool {
+  return findProjectTool(cwd, { name: 'knex', install: 'npm i knex' });
 }

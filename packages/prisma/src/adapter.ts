@@ -1,11 +1,11 @@
-import { judged, type MigrationAdapter } from '@lifeboat/core';
+import { judged, type MigrationAdapter, qualifiedName, tableExists } from '@lifeboat/core/adapter';
 import type pg from 'pg';
 import { migrationFolders } from './project.js';
 
 /** `_prisma_migrations` against the migrations folder. */
 export function prismaMigrations(migrationsDir: string, schema = 'public'): MigrationAdapter {
-  const table = `"${schema.replace(/"/g, '""')}"._prisma_migrations`;
-  const exists = async (client: pg.Client) => (await client.query<{ t: string | null }>('select to_regclass($1)::text as t', [table])).rows[0]?.t != null;
+  const table = qualifiedName(schema, '_prisma_migrations');
+  const exists = (client: pg.Client) => tableExists(client, table);
 
   const applied = async (client: pg.Client): Promise<string[]> => {
     if (!(await exists(client))) return [];

@@ -1,4 +1,4 @@
-import { type CliAdapter, commandRun, type PreparedCommand } from '@lifeboat/core';
+import type { CliAdapter, PreparedCommand } from '@lifeboat/core/adapter';
 import { prismaMigrations } from './adapter.js';
 import { migrationsSchema, prismaToolDatabase, resolveDatabase } from './datasource.js';
 import { findPrismaCli, locateProject, projectIn } from './project.js';
@@ -27,17 +27,16 @@ export const cliAdapter: CliAdapter = {
   },
   async prepare({ args, cwd, env, choose }): Promise<PreparedCommand> {
     const cli = findPrismaCli(cwd);
-    const describe = `prisma ${args.join(' ')}`;
     const subcommand = subcommandOf(args);
     const guarded = subcommand === 'migrate deploy' || DESTRUCTIVE.has(subcommand);
     if (!guarded) {
-      const run = commandRun(process.execPath, [cli, ...args], { cwd, describe });
+      const run = cli.run(args, { cwd });
       return PASS_THROUGH.has(subcommand) ? { mode: 'pass-through', run } : { mode: 'unknown', subcommand, run };
     }
     const project = await locateProject(cwd, args);
     const { database, env: prismaEnv } = resolveDatabase(project, env, choose);
     const adapter = prismaMigrations(project.migrationsDir, migrationsSchema(database.url));
-    const run = commandRun(process.execPath, [cli, ...args], { cwd, env: prismaEnv, describe });
+    const run = cli.run(args, { cwd, env: prismaEnv });
     if (subcommand === 'migrate deploy') return { mode: 'migrate', database, adapter, run };
     // `migrate reset` re-applies the migrations: the adapter says which were applied before and after. `db push` keeps no migrations.
     return { mode: 'destructive', database, ...(subcommand === 'migrate reset' ? { adapter } : {}), run };

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseEnv } from 'node:util';
-import { anotherDatabaseError, type ChosenDatabase, LifeboatError, sameDatabase, type ToolDatabase } from '@lifeboat/core';
+import { LifeboatError } from '@lifeboat/core';
+import { anotherDatabaseError, type ChosenDatabase, sameDatabase, type ToolDatabase } from '@lifeboat/core/adapter';
 import type { PrismaProject } from './project.js';
 
 /** A `url` or `directUrl` in the schema: a literal, or `env("NAME")`. */

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { flagValue, LifeboatError } from '@lifeboat/core';
+import { LifeboatError } from '@lifeboat/core';
+import { findProjectTool, flagValue, type ProjectTool, projectPackage } from '@lifeboat/core/adapter';
 import { loadPrismaConfig, type PrismaConfigFile } from './prisma-config.js';
 
 /** Where a Prisma project keeps what Lifeboat needs, found the way the Prisma CLI finds it. */
@@ -15,32 +15,15 @@ export interface PrismaProject {
 
 const CONFIG_NAMES = ['prisma.config.ts', 'prisma.config.mts', 'prisma.config.cts', 'prisma.config.js', 'prisma.config.mjs', 'prisma.config.cjs', '.config/prisma.ts'];
 
-/** The project's prisma package.json (real path), if it has prisma installed. */
-function findPrismaPackage(cwd: string): string | undefined {
-  try {
-    return createRequire(join(cwd, 'package.json')).resolve('prisma/package.json');
-  } catch {
-    return undefined;
-  }
-}
-
-/** The project's own `prisma` CLI entry (node_modules/prisma/build/index.js). */
-export function findPrismaCli(cwd: string): string {
-  const prismaPackage = findPrismaPackage(cwd);
-  if (!prismaPackage) {
-    throw new LifeboatError('TOOL_NOT_FOUND', `The prisma CLI is not installed in ${cwd}.`, {
-      hint: 'Install it in the project (npm i -D prisma) and run Lifeboat from the project folder.',
-    });
-  }
-  const pkg = JSON.parse(readFileSync(prismaPackage, 'utf8')) as { bin?: string | Record<string, string> };
-  const bin = typeof pkg.bin === 'string' ? pkg.bin : (pkg.bin?.prisma ?? 'build/index.js');
-  return join(dirname(prismaPackage), bin);
+/** The project's own `prisma` CLI (node_modules/prisma/build/index.js). */
+export function findPrismaCli(cwd: string): ProjectTool {
+  return findProjectTool(cwd, { name: 'prisma', install: 'npm i -D prisma' });
 }
 
 export async function locateProject(cwd: string, args: string[]): Promise<PrismaProject> {
   const configFlag = flagValue(args, '--config');
   const configPath = configFlag ? resolve(cwd, configFlag) : CONFIG_NAMES.map((name) => join(cwd, name)).find((path) => existsSync(path));
-  const config = configPath ? await loadPrismaConfig(configPath, cwd, findPrismaPackage(cwd)) : undefined;
+  const config = configPath ? await loadPrismaConfig(configPath, cwd, projectPackage(cwd, 'prisma')) : undefined;
   const base = config ? dirname(config.file) : cwd;
 
   const schemaFlag = flagValue(args, '--schema');

@@ -15,3 +15,8 @@ export function fitIdentifier(prefix: string, suffix: string): string {
   while (Buffer.byteLength(head) > max) head = head.slice(0, -1);
   return head + suffix;
 }
+
+/** A schema-qualified name, both parts quoted: `"drizzle"."__drizzle_migrations"`. */
+export function qualifiedName(schema: string, name: string): string {
+  return `${ident(schema)}.${ident(name)}`;
+}

@@ -1,4 +1,4 @@
-import { assertSameDatabase, chooseDatabase } from '../config/database.js';
+import { assertSameDatabase, type ChosenDatabase, chooseDatabase, type ToolDatabase } from '../config/database.js';
 import { loadConfig } from '../config/load.js';
 import { resolveSettings, type SettingFlags } from '../config/resolve.js';
 import { parseDatabaseUrl } from '../db/target.js';
@@ -63,4 +63,58 @@ export function assertDeployed(report: DeployReport): DeployReport {
   });
   Object.assign(error, { report });
   throw error;
+}
+
+/** What every programmatic hook takes beside its tool's own arguments. */
+export interface HookOptions {
+  /** The database; default: the one the app's connection (or the tool's configuration) names. */
+  databaseUrl?: string;
+  /** Where lifeboat.config.* and the store are. Default: process.cwd(). */
+  cwd?: string;
+  /** A lifeboat.config file; default: lifeboat.config.* in `cwd`. */
+  lifeboatConfig?: string;
+  /** The same overrides the CLI flags give (store, strategy, rollback, allowDataLoss). */
+  overrides?: SettingFlags;
+  onNotice?: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * A hook's migration as a guarded deploy that fails as the migration would: resolves with
+ * the report when it went through, throws (`assertDeployed`) when it did not.
+ */
+export async function hookDeploy(options: HookOptions, deploy: { adapter?: MigrationAdapter; run: MigrationRun; database: { url: string; source: string } }): Promise<DeployReport> {
+  const report = await deployWith({
+    ...(deploy.adapter ? { adapter: deploy.adapter } : {}),
+    run: deploy.run,
+    databaseUrl: deploy.database.url,
+    databaseSource: deploy.database.source,
+    cwd: options.cwd,
+    configFile: options.lifeboatConfig,
+    overrides: options.overrides,
+    onNotice: options.onNotice,
+    signal: options.signal,
+  });
+  return assertDeployed(report);
+}
+
+/**
+ * The database of a hook that migrates through the app's own connection (a Knex instance,
+ * a drizzle db): that connection's. A `databaseUrl` naming another is refused, since the
+ * migration would not run there.
+ */
+export function connectionDatabase(databaseUrl: string | undefined, connection: { tool: string; url: string; source: string }, hook: string, hint: string): { url: string; source: string } {
+  if (databaseUrl) assertSameDatabase({ url: databaseUrl, origin: 'flag', source: `the databaseUrl given to ${hook}` }, connection, hint);
+  return { url: databaseUrl || connection.url, source: connection.source };
+}
+
+/**
+ * The one rule as the CLI applies it, for a hook that runs the tool's CLI from code:
+ * `databaseUrl` (as --database-url), lifeboat.config's, the tool's own, DATABASE_URL.
+ * Hand it to `CliAdapter.prepare` as `choose`.
+ */
+export async function databaseRule(options: HookOptions): Promise<(tool: ToolDatabase) => ChosenDatabase | undefined> {
+  const loaded = await loadConfig(options.cwd ?? process.cwd(), options.lifeboatConfig);
+  const inputs = { flag: options.databaseUrl, config: { url: loaded.config.databaseUrl, file: loaded.file }, env: process.env };
+  return (tool) => chooseDatabase(inputs, [tool]);
 }
