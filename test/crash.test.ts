@@ -153,14 +153,21 @@ describe('kill -9 at every phase of a deploy, then `lifeboat recover`', () => {
       cwd: project,
       reject: false,
     });
-    await waitFor(async () => existsSync(started));
-    const [record] = await readdir(join(project, '.lifeboat', 'operations'));
-    const tool = JSON.parse(await readFile(join(project, '.lifeboat', 'operations', record!), 'utf8')).tool as { pid: number };
-    expect(tool.pid).toBeGreaterThan(0);
+    // The tool runs, and the deploy's record names its process group (written just after the spawn).
+    const operations = join(project, '.lifeboat', 'operations');
+    let tool: { pid: number } | undefined;
+    await waitFor(async () => {
+      if (!existsSync(started)) return false;
+      // Written atomically: a temp file beside it, then a rename.
+      const record = existsSync(operations) ? (await readdir(operations)).find((name) => name.endsWith('.json')) : undefined;
+      tool = record ? JSON.parse(await readFile(join(operations, record), 'utf8')).tool : undefined;
+      return tool !== undefined;
+    });
+    expect(tool!.pid).toBeGreaterThan(0);
     child.kill('SIGKILL');
     expect((await child).signal).toBe('SIGKILL');
     // The watchdog stops the tool's whole process group as soon as Lifeboat is gone.
-    await waitFor(async () => !alive(tool.pid), 5_000);
+    await waitFor(async () => !alive(tool!.pid), 5_000);
     // Past the end of the sleep the tool would have had: nothing was written.
     await waitFor(async () => false, 2_500).catch(() => {});
     expect(existsSync(late)).toBe(false);
