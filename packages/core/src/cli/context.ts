@@ -137,7 +137,7 @@ export async function contextOf(command: Command, options_: { interrupted?: 'war
       },
     );
   };
-  const store = openStore(settings.store);
+  const store = openStore(settings.store, settings.encryption);
   if (options_.interrupted !== 'handled') {
     let database: string | undefined;
     try {

@@ -133,6 +133,7 @@ export function resolveSettings(loaded: LoadedConfig, flags: SettingFlags, cwd: 
       ...(config.encryption.passphraseEnv ? { passphraseEnv: config.encryption.passphraseEnv } : {}),
       ...(config.encryption.identityFile ? { identityFile: resolve(loaded.dir, config.encryption.identityFile) } : {}),
       identityEnv: config.encryption.identityEnv ?? 'LIFEBOAT_AGE_IDENTITY',
+      local: config.encryption.local ?? false,
     },
   };
 }

@@ -99,6 +99,8 @@ export const configSchema = z
      * age encryption of everything that leaves the machine: `recipients` (age1… public keys),
      * or a passphrase read from the environment variable `passphraseEnv`. Restoring needs
      * the identity: `identityFile`, or the variable `identityEnv` (default LIFEBOAT_AGE_IDENTITY).
+     * `local: true` encrypts the dump snapshots in the local store too (dumps only: a clone
+     * snapshot is a database on the server, so `auto` picks dump and `clone` is refused).
      */
     encryption: z
       .object({
@@ -111,6 +113,8 @@ export const configSchema = z
           .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable')
           .optional(),
         identityFile: z.string().min(1).optional(),
+        /** Encrypt dump snapshots at rest in the local store too (default false). */
+        local: z.boolean().optional(),
         identityEnv: z
           .string()
           .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable')

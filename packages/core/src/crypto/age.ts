@@ -19,6 +19,8 @@ export interface EncryptionSettings {
   identityFile?: string;
   /** The environment variable that may hold the identity instead. */
   identityEnv: string;
+  /** Dump snapshots in the local store are encrypted too, not only what is pushed. */
+  local?: boolean;
 }
 
 /** The suffix of an encrypted object: what the age CLI expects. */
@@ -110,6 +112,15 @@ async function encrypter(settings: EncryptionSettings) {
     }
   }
   return e;
+}
+
+/**
+ * That the keys open what the settings encrypt (a few bytes encrypted and decrypted): a
+ * guarded deploy learns before it starts that its rollback could read its snapshot.
+ */
+export async function assertKeysOpen(settings: EncryptionSettings, keys: DecryptionKeys, what: string): Promise<void> {
+  const probe = await (await encrypter(settings)).encrypt('lifeboat');
+  await decryptText(keys, probe, what);
 }
 
 /** The stream, encrypted as it flows (age's STREAM: 64 KiB chunks, each authenticated). */

@@ -1,6 +1,7 @@
 import { runChecks } from '../checks/run.js';
 import type { CheckResult } from '../checks/result.js';
 import type { Settings } from '../config/resolve.js';
+import { assertKeysOpen, loadKeys } from '../crypto/age.js';
 import { withClient } from '../db/connect.js';
 import { canCreateDatabases } from '../db/databases.js';
 import type { DatabaseTarget } from '../db/target.js';
@@ -14,7 +15,8 @@ import { beginIntent, type Intent } from '../store/intent.js';
 import { appendJournal, appendJournalAfterChange } from '../store/journal.js';
 import { assertNothingInterrupted } from '../recovery/interrupted.js';
 import { committedSince, nextTransactionId } from '../db/transactions.js';
-import type { Manifest } from '../store/manifest.js';
+import { encryptedAtRest, type Manifest } from '../store/manifest.js';
+import { encryptsAtRest } from '../store/location.js';
 import { newSnapshotId, type Store } from '../store/store.js';
 import type { MigrationAdapter, MigrationRun, RunOutcome } from './adapter.js';
 import { acquireDatabaseLock, type DatabaseLock } from './lock.js';
@@ -143,7 +145,10 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     }
     if (report.pending && !options.destructive) notice(`${report.pending.length} pending: ${report.pending.join(', ')}`);
     if (signal.aborted) throw interrupted();
-    if (settings.onFailure === 'rollback' && !options.destructive) await assertCanRestore(lock);
+    if (settings.onFailure === 'rollback' && !options.destructive) {
+      await assertCanRestore(lock);
+      await assertCanDecryptAtRest(store);
+    }
     const snapshotId = newSnapshotId();
     intent = await beginIntent(store, {
       operation: 'deploy',
@@ -327,6 +332,25 @@ async function assertCanRestore(lock: DatabaseLock): Promise<void> {
   }
 }
 
+/**
+ * With `encryption.local` the rollback decrypts the snapshot: the identity must be here
+ * and open what the recipients encrypt, or the deploy would run without a usable way back.
+ */
+async function assertCanDecryptAtRest(store: Store): Promise<void> {
+  if (!store.encryption || !encryptsAtRest(store)) return;
+  const keys = await loadKeys(store.encryption);
+  if (!keys) {
+    throw new LifeboatError(
+      'KEY_MISSING',
+      'encryption.local is on, and an automatic rollback decrypts the snapshot: no identity or passphrase was given, so the deploy did not start; nothing was changed.',
+      {
+        hint: "Give the identity (encryption.identityFile, or $LIFEBOAT_AGE_IDENTITY), or deploy without rollback (--no-rollback / onFailure: 'keep').",
+      },
+    );
+  }
+  await assertKeysOpen(store.encryption, keys, 'the snapshots encryption.local writes (the deploy did not start)');
+}
+
 function interrupted(): LifeboatError {
   return new LifeboatError('INTERRUPTED', 'Interrupted before the migration ran; nothing was changed.');
 }
@@ -347,9 +371,11 @@ function recoverySteps(error: unknown, target: DatabaseTarget, store: Store, man
     steps: [
       `The database "${target.database}" is as the failed migration left it; snapshot ${manifest.id} and every other copy are kept.`,
       `Fix the cause above, then retry the rollback: npx lifeboat recover --yes --store ${store.root} --database-url '${target.display}'   (put the password back for ***)`,
-      manifest.strategy === 'dump'
-        ? `Or with PostgreSQL's tools: createdb ${target.database}_restored && pg_restore --exit-on-error -d ${target.database}_restored ${store.root}/snapshots/${manifest.id}/${manifest.dump?.format === 'directory' ? 'data' : 'data.dump'}`
-        : `Or on the server: CREATE DATABASE "${target.database}_restored" TEMPLATE "${manifest.clone?.database}";`,
+      manifest.strategy === 'dump' && encryptedAtRest(manifest)
+        ? `Or with age and PostgreSQL's tools: age -d -i <identity file> -o ${target.database}.dump ${store.root}/snapshots/${manifest.id}/data.dump.age && createdb ${target.database}_restored && pg_restore --exit-on-error -d ${target.database}_restored ${target.database}.dump (then delete ${target.database}.dump)`
+        : manifest.strategy === 'dump'
+          ? `Or with PostgreSQL's tools: createdb ${target.database}_restored && pg_restore --exit-on-error -d ${target.database}_restored ${store.root}/snapshots/${manifest.id}/${manifest.dump?.format === 'directory' ? 'data' : 'data.dump'}`
+          : `Or on the server: CREATE DATABASE "${target.database}_restored" TEMPLATE "${manifest.clone?.database}";`,
       `Then check it (npx lifeboat verify ${manifest.id}) and point the app at it.`,
     ],
   };

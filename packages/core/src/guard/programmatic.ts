@@ -40,7 +40,7 @@ export async function deployWith(options: DeployWithOptions): Promise<DeployRepo
   if (configured) assertSameDatabase(configured, { tool: 'the migration', url: options.databaseUrl, source: options.databaseSource ?? 'the database the migration runs against' });
   return guardedDeploy({
     target: parseDatabaseUrl(options.databaseUrl),
-    store: openStore(settings.store),
+    store: openStore(settings.store, settings.encryption),
     settings,
     ...(options.adapter ? { adapter: options.adapter } : {}),
     run: options.run,

@@ -98,6 +98,11 @@ export async function runbook(input: { target: DatabaseTarget; store: Store; set
     `2. See what there is: \`${lb('list')}\` and \`${lb('verify')}\`.`,
     `3. Restore a verified snapshot beside the live database and check it: \`${lb(`restore <id> --to ${target.database}_restored`)}\`.`,
     `4. Without Lifeboat: a dump snapshot is a pg_dump archive, \`${storeArg}/snapshots/<id>/data.dump\`: \`createdb ${target.database}_restored && pg_restore --exit-on-error -d ${target.database}_restored ${storeArg}/snapshots/<id>/data.dump\`. A clone snapshot is a database on the server: \`CREATE DATABASE "${target.database}_restored" TEMPLATE "lifeboat_snap_<id>";\`.`,
+    ...(settings.encryption?.local
+      ? [
+          `   With \`encryption.local\` the archive is \`data.dump.age\`: decrypt it first, \`age -d -i <identity file> -o ${target.database}.dump ${storeArg}/snapshots/<id>/data.dump.age\`, restore from \`${target.database}.dump\`, then delete it.`,
+        ]
+      : []),
     '5. Point the app at the restored database, or rename it into place once it is checked.',
     '',
   ];

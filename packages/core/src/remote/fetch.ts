@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { type DecryptionKeys, decryptStream, requireKeys } from '../crypto/age.js';
 import { LifeboatError } from '../errors.js';
 import { noProgress, type ProgressFn } from '../progress.js';
-import { mkdirPrivate } from '../store/files.js';
+import { mkdirPrivate, removeFoldersOfGoneProcesses } from '../store/files.js';
 import type { Manifest } from '../store/manifest.js';
 import { beginSnapshot, finishSnapshot, openStore, removeSnapshot, snapshotDir, type Store } from '../store/store.js';
 import { findRemoteSnapshot, listRemote, readIndex, readRemoteManifest, type RemoteSnapshot, snapshotPrefix } from './layout.js';
@@ -44,7 +44,7 @@ export async function fetchSnapshot(options: { remote: Remote; ref: string; into
   const index = await readIndex(remote, snapshot.id);
 
   const fetchRoot = join(options.into.root, 'remote-fetch');
-  await removeStaleFetches(fetchRoot);
+  await removeFoldersOfGoneProcesses(fetchRoot);
   const store = openStore(join(fetchRoot, `${process.pid}-${randomBytes(3).toString('hex')}`));
   const dispose = () => rm(store.root, { recursive: true, force: true });
   let bytes = 0;
@@ -87,19 +87,4 @@ function corrupt(snapshot: RemoteSnapshot, problem: string): LifeboatError {
   return new LifeboatError('SNAPSHOT_CORRUPT', `Snapshot ${snapshot.id} on the remote failed its checks: ${problem}.`, {
     hint: 'Nothing was restored; pick another snapshot (`lifeboat list --remote`) or push this one again.',
   });
-}
-
-/** Fetch folders left by a process that is gone (`<pid>-<random>`): a crash between fetching and cleaning up. */
-async function removeStaleFetches(root: string): Promise<void> {
-  for (const name of await readdir(root).catch(() => [] as string[])) {
-    const pid = Number(name.split('-')[0]);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch (error) {
-      alive = (error as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (!alive) await rm(join(root, name), { recursive: true, force: true }).catch(() => {});
-  }
 }

@@ -12,7 +12,7 @@ import { runPgTool, toolFailure } from '../pg-tools/run.js';
 import { noProgress, type ProgressFn } from '../progress.js';
 import { appendJournal } from '../store/journal.js';
 import { MANIFEST_FILE, sealManifest } from '../store/manifest-checksum.js';
-import type { Manifest } from '../store/manifest.js';
+import { encryptedAtRest, type Manifest } from '../store/manifest.js';
 import { snapshotDir, type Store } from '../store/store.js';
 import { type Compression, compressionArg, DUMP_FILE } from '../strategies/dump.js';
 import { INDEX_FILE, listRemote, REMOTE_FORMAT, type RemoteIndex, snapshotPrefix } from './layout.js';
@@ -73,17 +73,24 @@ export async function pushSnapshot(options: PushOptions): Promise<PushResult> {
     if (manifest.strategy === 'clone') {
       remoteManifest = await pushCloneAsDump(options, upload);
     } else {
+      if (encryptedAtRest(manifest) && !options.encryption) {
+        throw new LifeboatError('CONFIG_INVALID', `Snapshot ${manifest.id} is encrypted at rest, and the config has no encryption now: pushed, it would be listed as unencrypted.`, {
+          hint: 'Put the encryption section (with the recipients it was encrypted to) back in lifeboat.config, then push again.',
+        });
+      }
       for (const file of manifest.files) {
         const path = join(snapshotDir(store, manifest.id), file.path);
-        const sent = await upload.file(file.path, createReadStream(path), file.bytes);
+        // Encrypted at rest, the file already is the age object the remote holds: sent as it is, never encrypted twice.
+        const sent = file.plain ? await upload.sealedFile(file.plain.path, createReadStream(path), file.bytes) : await upload.file(file.path, createReadStream(path), file.bytes);
         if (sent.sha256 !== file.sha256 || sent.bytes !== file.bytes) {
           throw new LifeboatError('SNAPSHOT_CORRUPT', `${file.path} of snapshot ${manifest.id} does not match its manifest here (sha256 or size): it was not pushed as a good copy.`, {
             hint: `Run \`lifeboat verify ${manifest.id}\`; push a snapshot that verifies.`,
           });
         }
       }
+      // The remote manifest describes the plain files, as for every pushed snapshot: objects.json has the stored bytes.
       const { checksum: _own, ...content } = manifest;
-      remoteManifest = content;
+      remoteManifest = { ...content, files: manifest.files.map((file) => file.plain ?? file) };
     }
     const index: RemoteIndex = {
       format: REMOTE_FORMAT,
@@ -144,6 +151,16 @@ class Uploader {
     const facts = await this.put(key, sealed.pipe(stored.stream), expectedBytes);
     this.objects.push({ key, file: path, bytes: stored.bytes(), sha256: stored.digest(), ...facts });
     return { sha256: plain.digest(), bytes: plain.bytes() };
+  }
+
+  /** A file encrypted at rest: stored as it is, under the key an encrypted push gives it; its stored sha256 and size. */
+  async sealedFile(path: string, source: Readable, expectedBytes: number): Promise<{ sha256: string; bytes: number }> {
+    const stored = hashing((n) => this.progress(n));
+    source.on('error', (error) => stored.stream.destroy(error));
+    const key = `${path}${AGE_SUFFIX}`;
+    const facts = await this.put(key, source.pipe(stored.stream), expectedBytes);
+    this.objects.push({ key, file: path, bytes: stored.bytes(), sha256: stored.digest(), ...facts });
+    return { sha256: stored.digest(), bytes: stored.bytes() };
   }
 
   /** A small document (the manifest), encrypted if configured; not listed in the index (it is written after it). */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
+import { loadKeys, requireKeys } from '../crypto/age.js';
 import { connectMaintenance, withClient } from '../db/connect.js';
 import { canCreateDatabases, copyDatabase, databaseExists, dropDatabase } from '../db/databases.js';
 import { compareStates, readState, serverInfo } from '../db/introspect.js';
@@ -13,8 +14,9 @@ import { findPgTool } from '../pg-tools/find.js';
 import { runPgTool, toolFailure } from '../pg-tools/run.js';
 import { noProgress, type ProgressFn } from '../progress.js';
 import { appendJournalAfterChange } from '../store/journal.js';
-import type { Manifest } from '../store/manifest.js';
+import { encryptedAtRest, type Manifest } from '../store/manifest.js';
 import { snapshotDir, type Store } from '../store/store.js';
+import { type DecryptedArchive, decryptArchive } from '../snapshot/decrypted.js';
 import { corruptError, verifySnapshot } from '../snapshot/verify.js';
 import { DUMP_DIR, DUMP_FILE } from '../strategies/dump.js';
 import type { Intent } from '../store/intent.js';
@@ -78,10 +80,13 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
   // Checksums only (the manifest, a dump's files): the restore reads the data next, and bad data fails into a dropped staging copy.
   const verified = await verifySnapshot(store, manifest, target, { readArchive: false });
   if (!verified.ok) throw corruptError(verified);
+  // A missing key stops here, before a connection; a wrong one when the archive is decrypted, before the staging database.
+  if (encryptedAtRest(manifest)) requireKeys(await loadKeys(store.encryption), `Snapshot ${manifest.id}`);
 
   const maintenance = await connectMaintenance(target, finalName);
   let staging = '';
   let stagingCreated = false;
+  let decrypted: DecryptedArchive | undefined;
   try {
     // Unique per run, so a restore only ever drops the staging database it created itself.
     staging = fitIdentifier(`${finalName}__lifeboat_restoring_`, `${stamp()}_${randomBytes(3).toString('hex')}`);
@@ -114,9 +119,14 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
     } else {
       const archiveMajor = Number(manifest.dump!.toolVersion.split('.')[0]);
       const tool = await findPgTool('pg_restore', Math.max(server.major, archiveMajor), server.major >= archiveMajor ? server.version : manifest.dump!.toolVersion);
+      if (encryptedAtRest(manifest)) {
+        onProgress({ phase: 'decrypting the snapshot' });
+        decrypted = await decryptArchive(store, manifest);
+      }
       await createLike(maintenance, staging, manifest, owner, options.onNotice);
       stagingCreated = true;
-      await loadArchive(options, staging, tool, onProgress);
+      await loadArchive(options, staging, tool, onProgress, decrypted?.dir ?? snapshotDir(store, manifest.id));
+      await decrypted?.dispose();
     }
     const loadMs = Date.now() - loadStart;
     await failpoint('restore:after-load');
@@ -162,6 +172,7 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
     if (stagingCreated) await dropDatabase(maintenance, staging).catch(() => {});
     throw asRestoreError(error);
   } finally {
+    await decrypted?.dispose().catch(() => {});
     await maintenance.end().catch(() => {});
   }
 }
@@ -204,10 +215,11 @@ async function createLike(client: pg.Client, name: string, manifest: Manifest, o
   }
 }
 
-async function loadArchive(options: RestoreOptions, staging: string, tool: Awaited<ReturnType<typeof findPgTool>>, onProgress: ProgressFn): Promise<void> {
+/** pg_restore from `dir`: the snapshot's folder, or the decrypted copy of an archive encrypted at rest. */
+async function loadArchive(options: RestoreOptions, staging: string, tool: Awaited<ReturnType<typeof findPgTool>>, onProgress: ProgressFn, dir: string): Promise<void> {
   const { manifest } = options;
   const directory = manifest.dump!.format === 'directory';
-  const archive = join(snapshotDir(options.store, manifest.id), directory ? DUMP_DIR : DUMP_FILE);
+  const archive = join(dir, directory ? DUMP_DIR : DUMP_FILE);
   const tablesTotal = manifest.tables.filter((t) => t.kind !== 'matview').length;
   let tablesDone = 0;
   const args = ['--verbose', '--no-password', '--exit-on-error', `--dbname=${staging}`];

@@ -12,6 +12,8 @@ import { noProgress, type ProgressFn } from '../progress.js';
 import { formatBytes } from '../bytes.js';
 import { freeBytes, isStoreFull, sizeOf } from '../store/files.js';
 import { type Manifest, MANIFEST_FORMAT } from '../store/manifest.js';
+import { assertCanEncrypt } from '../crypto/age.js';
+import { encryptsAtRest } from '../store/location.js';
 import { beginSnapshot, ensureWritable, finishSnapshot, newSnapshotId, removeSnapshot, snapshotDir, type Store, updateMarker } from '../store/store.js';
 import { chooseStrategy, type StrategyChoice, type StrategyName } from '../strategies/choose.js';
 import { cloneDatabaseName, cloneSnapshot } from '../strategies/clone.js';
@@ -67,7 +69,8 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Manife
   try {
     server = await serverInfo(probe);
     settings = (await databaseSettings(probe, target.database, server.major))!;
-    choice = await chooseStrategy(probe, target.database, options.strategy ?? 'auto');
+    choice = encryptsAtRest(options.store) ? dumpForEncryption(options.strategy ?? 'auto') : await chooseStrategy(probe, target.database, options.strategy ?? 'auto');
+    if (options.store.encryption?.local) await assertCanEncrypt(options.store.encryption);
   } catch (error) {
     await probe.end().catch(() => {});
     throw error;
@@ -81,6 +84,19 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Manife
   } finally {
     await probe?.end().catch(() => {});
   }
+}
+
+/**
+ * With `encryption.local` every snapshot is a dump: a clone is a database on the server,
+ * which Lifeboat cannot encrypt, so asking for one is refused rather than left in clear.
+ */
+function dumpForEncryption(requested: StrategyName): StrategyChoice {
+  if (requested === 'clone') {
+    throw new LifeboatError('CONFIG_INVALID', 'encryption.local is on, and a clone snapshot is a database on the server that cannot be encrypted: it would hold the data in clear.', {
+      hint: "Use strategy 'dump' (or 'auto', which picks dump when encryption.local is on), or turn encryption.local off.",
+    });
+  }
+  return { strategy: 'dump', reason: `${requested === 'dump' ? 'dump was asked for' : 'auto chose dump: encryption.local is on, and only a dump can be encrypted'}` };
 }
 
 async function snapshotWith(
@@ -202,6 +218,7 @@ async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: Pg
         exportedSnapshot: rows[0]!.id,
         excludeData: excluded,
         tablesTotal,
+        ...(encryptsAtRest(options.store) ? { encryption: options.store.encryption } : {}),
         onProgress,
         signal: options.signal,
       }),
@@ -229,6 +246,15 @@ const PARALLEL_DUMP_BYTES = 1e9;
 
 async function chooseFormat(client: pg.Client, options: TakeSnapshotOptions): Promise<DumpFormat> {
   const asked = options.dumpFormat ?? 'auto';
+  if (encryptsAtRest(options.store)) {
+    // pg_dump writes a directory archive itself, in clear; only a custom archive streams through the encryption.
+    if (asked === 'directory') {
+      throw new LifeboatError('CONFIG_INVALID', 'encryption.local is on, and a directory-format dump is written by pg_dump itself, in clear: it cannot be encrypted as it is written.', {
+        hint: "Use dump.format 'custom' (or 'auto'), or turn encryption.local off.",
+      });
+    }
+    return 'custom';
+  }
   if (asked !== 'auto') return asked;
   if (availableParallelism() < 2) return 'custom';
   const { rows } = await client.query<{ bytes: string }>('select pg_database_size(current_database())::text as bytes');

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { devNull } from 'node:os';
 import { join } from 'node:path';
+import { loadKeys } from '../crypto/age.js';
 import { connectMaintenance } from '../db/connect.js';
 import { databaseExists } from '../db/databases.js';
 import { compareStates } from '../db/introspect.js';
@@ -11,9 +12,10 @@ import { runPgTool, toolFailure } from '../pg-tools/run.js';
 import { sha256File } from '../store/files.js';
 import { appendJournal } from '../store/journal.js';
 import { checkManifestFile } from '../store/manifest-checksum.js';
-import type { Manifest } from '../store/manifest.js';
+import { encryptedAtRest, type Manifest } from '../store/manifest.js';
 import { snapshotDir, type Store } from '../store/store.js';
 import { readSealedState } from '../strategies/clone.js';
+import { decryptArchive } from './decrypted.js';
 import { DUMP_DIR, DUMP_FILE } from '../strategies/dump.js';
 
 export interface VerifyResult {
@@ -34,6 +36,7 @@ export interface VerifyResult {
  */
 export async function verifySnapshot(store: Store, manifest: Manifest, target?: DatabaseTarget, options: { readArchive?: boolean } = {}): Promise<VerifyResult> {
   const result: VerifyResult = { id: manifest.id, ok: true, checks: [], problems: [] };
+  let readFully = options.readArchive !== false;
   const dir = snapshotDir(store, manifest.id);
   const manifestFile = await checkManifestFile(store, dir, manifest.id);
   result.checks.push(...manifestFile.checks);
@@ -49,7 +52,28 @@ export async function verifySnapshot(store: Store, manifest: Manifest, target?: 
     }
     result.problems.push(...fileProblems);
     result.checks.push(`sha256 of ${manifest.files.length} file(s)`);
-    if (fileProblems.length === 0 && options.readArchive !== false) await readArchiveBack(manifest, dir, result);
+    if (fileProblems.length === 0 && options.readArchive !== false) {
+      if (!encryptedAtRest(manifest)) await readArchiveBack(manifest, dir, result);
+      else if (!(await availableKeys(store))) {
+        // Without the key the checksums of the stored bytes are all there is to check: not a full verification.
+        readFully = false;
+        result.checks.push('archive not read back: it is encrypted at rest and no identity was given (encryption.identityFile or $LIFEBOAT_AGE_IDENTITY)');
+      } else {
+        const decrypted = await decryptArchive(store, manifest).catch((error: unknown) => {
+          if (error instanceof LifeboatError && error.code === 'SNAPSHOT_CORRUPT') result.problems.push(error.message);
+          else throw error;
+          return undefined;
+        });
+        if (decrypted) {
+          try {
+            result.checks.push('decrypted, and the plain sha256 checked');
+            await readArchiveBack(manifest, decrypted.dir, result);
+          } finally {
+            await decrypted.dispose().catch(() => {});
+          }
+        }
+      }
+    }
   } else if (options.readArchive !== false) {
     if (!target) {
       throw new LifeboatError('URL_INVALID', `Snapshot ${manifest.id} is a clone on the server; verifying it needs the database URL.`, {
@@ -72,10 +96,20 @@ export async function verifySnapshot(store: Store, manifest: Manifest, target?: 
   }
   result.ok = result.problems.length === 0;
   // Only a full verification makes a snapshot good (status, retention); a restore's checksum pass does not.
-  if (options.readArchive !== false) {
+  if (readFully || (options.readArchive !== false && !result.ok)) {
     await appendJournal(store, { event: 'verify', snapshot: manifest.id, ok: result.ok, problems: result.problems }).catch(() => {});
   }
   return result;
+}
+
+/** The keys to read an encrypted snapshot back, or none: an identity file that is not there is no key here, not an error. */
+async function availableKeys(store: Store) {
+  try {
+    return await loadKeys(store.encryption);
+  } catch (error) {
+    if (error instanceof LifeboatError && error.code === 'KEY_MISSING') return undefined;
+    throw error;
+  }
 }
 
 /**

@@ -136,3 +136,21 @@ export async function sizeOf(path: string): Promise<number> {
   for (const entry of await readdir(path)) total += await sizeOf(join(path, entry));
   return total;
 }
+
+/**
+ * Folders named `<pid>-<random>` below `root` whose process is gone: what a crash left
+ * between making a working copy (a fetched snapshot, a decrypted archive) and removing it.
+ */
+export async function removeFoldersOfGoneProcesses(root: string): Promise<void> {
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const pid = Number(name.split('-')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      alive = (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) await rm(join(root, name), { recursive: true, force: true }).catch(() => {});
+  }
+}

@@ -61,7 +61,19 @@ export const manifestSchema = z.object({
   finishedAt: z.string(),
   durationMs: z.number(),
   sizeBytes: z.number(),
-  files: z.array(z.object({ path: z.string(), bytes: z.number(), sha256: z.string() })),
+  /**
+   * The files as stored: their sizes and sha256 are of the bytes on disk. A file encrypted
+   * at rest (`encryption.local`) is an age file (`data.dump.age`) and `plain` describes
+   * what it decrypts to.
+   */
+  files: z.array(
+    z.object({
+      path: z.string(),
+      bytes: z.number(),
+      sha256: z.string(),
+      plain: z.object({ path: z.string(), bytes: z.number(), sha256: z.string() }).optional(),
+    }),
+  ),
   tables: z.array(tableCount),
   schema: z.object({ hash: z.string(), objects: z.record(z.string(), z.number()) }),
   invalidIndexes: z.array(z.string()).optional(),
@@ -74,3 +86,8 @@ export const manifestSchema = z.object({
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;
+
+/** Whether the snapshot's data is encrypted at rest in the store. */
+export function encryptedAtRest(manifest: Manifest): boolean {
+  return manifest.files.some((file) => file.plain !== undefined);
+}

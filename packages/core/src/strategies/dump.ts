@@ -4,11 +4,13 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { AGE_SUFFIX, type EncryptionSettings, encryptStream } from '../crypto/age.js';
 import { childEnv, type DatabaseTarget } from '../db/target.js';
 import { LifeboatError } from '../errors.js';
 import type { PgTool } from '../pg-tools/find.js';
 import { runPgTool, toolFailure } from '../pg-tools/run.js';
 import type { ProgressFn } from '../progress.js';
+import { hashing } from '../remote/hashing.js';
 import { asStoreFull, freeBytes, isNoSpace, listFiles, makePrivate, sha256File } from '../store/files.js';
 
 export type DumpFormat = 'custom' | 'directory';
@@ -37,6 +39,8 @@ export interface SnapshotFile {
   path: string;
   bytes: number;
   sha256: string;
+  /** An encrypted file: what it decrypts to. */
+  plain?: { path: string; bytes: number; sha256: string };
 }
 
 export interface DumpOptions {
@@ -52,6 +56,8 @@ export interface DumpOptions {
   /** Tables dumped without their data. */
   excludeData?: ReadonlyArray<{ schema: string; name: string }>;
   tablesTotal: number;
+  /** Encrypt the archive as it is written (custom format only: a directory archive is written by pg_dump itself). */
+  encryption?: EncryptionSettings | undefined;
   onProgress: ProgressFn;
   signal?: AbortSignal | undefined;
 }
@@ -97,9 +103,19 @@ export async function dumpDatabase(options: DumpOptions): Promise<SnapshotFile[]
         callback(null, chunk);
       },
     });
-    const path = join(dir, DUMP_FILE);
+    const encryption = options.encryption;
+    const path = join(dir, encryption ? `${DUMP_FILE}${AGE_SUFFIX}` : DUMP_FILE);
+    // Encrypted at rest, the plain bytes only ever exist in this stream: sha256 of both sides, in the one pass.
+    const stored = encryption ? hashing() : undefined;
+    const written = encryption
+      ? (async () => {
+          child.stdout!.on('error', (error) => counter.destroy(error));
+          const sealed = await encryptStream(encryption, child.stdout!.pipe(counter));
+          await pipeline(sealed, stored!.stream, createWriteStream(path, { mode: 0o600, flush: true }));
+        })()
+      : pipeline(child.stdout!, counter, createWriteStream(path, { mode: 0o600, flush: true }));
     // A write that fails (a full disk) stops pg_dump: it must not outlive its dump.
-    const streamed = pipeline(child.stdout!, counter, createWriteStream(path, { mode: 0o600, flush: true })).then(
+    const streamed = written.then(
       () => undefined,
       (error: unknown) => {
         child.kill();
@@ -110,7 +126,8 @@ export async function dumpDatabase(options: DumpOptions): Promise<SnapshotFile[]
     if (isNoSpace(streamError)) throw await asStoreFull(streamError, path);
     if (result.exitCode !== 0 || result.isCanceled) throw failure(tool, result.exitCode, errors, result.isCanceled);
     if (streamError) throw streamError;
-    files = [{ path: DUMP_FILE, bytes, sha256: hash.digest('hex') }];
+    const plain = { path: DUMP_FILE, bytes, sha256: hash.digest('hex') };
+    files = stored ? [{ path: `${DUMP_FILE}${AGE_SUFFIX}`, bytes: stored.bytes(), sha256: stored.digest(), plain }] : [plain];
   } else {
     const result = await child;
     if (result.exitCode !== 0 && !result.isCanceled && (await ranOutOfSpace(errors, dir))) {
