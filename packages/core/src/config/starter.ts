@@ -33,7 +33,10 @@ const KEYS: { [K in keyof Required<LifeboatConfig>]: (defaults: Settings, dir: s
     "The off-site copy (none by default): s3://bucket/prefix or file:///path; credentials from the AWS SDK's own chain, never from here.",
     "// remote: { url: 's3://my-backups/lifeboat', push: 'always', retention: { daily: 7, weekly: 4, monthly: 12 } },",
   ],
-  encryption: () => ['age encryption of everything that leaves the machine (none by default); restoring needs the identity (LIFEBOAT_AGE_IDENTITY).', "// encryption: { recipients: ['age1…'], local: true }, // local: the store's dumps encrypted at rest too"],
+  encryption: () => [
+    'age encryption of everything that leaves the machine (none by default); restoring needs the identity (LIFEBOAT_AGE_IDENTITY).',
+    "// encryption: { recipients: ['age1…'], local: true }, // local: the store's dumps encrypted at rest too",
+  ],
   objectives: () => [
     'Recovery objectives `lifeboat status` checks (none by default): the newest verified snapshot, the newest drill, the newest off-site copy.',
     "// objectives: { rpo: '24h', rto: '15m', offsite: '24h' },",
