@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ident } from '../db/sql.js';
+import { ident, qualifiedName } from '../db/sql.js';
 import { rowKeySql } from './discard.js';
 
 /** A table as the app-writes record and `reapply` name it. */
@@ -24,12 +24,9 @@ export interface KeyedRow {
   values?: Array<string | null>;
 }
 
-export function qualified(table: TableName): string {
-  return `${ident(table.schema)}.${ident(table.name)}`;
-}
-
-export function label(table: TableName): string {
-  return `${table.schema}.${table.name}`;
+/** A table's quoted name, for SQL. */
+export function quotedName(table: TableName): string {
+  return qualifiedName(table.schema, table.name);
 }
 
 /** Key columns' text as JSON, the same whether it came from PostgreSQL or from a record. */
@@ -52,7 +49,7 @@ export function rowHashSql(columns: string[]): string {
 
 /** The table's columns in order, or undefined when it does not exist. */
 export async function tableColumns(client: pg.Client, table: TableName): Promise<Column[] | undefined> {
-  const { rows: found } = await client.query<{ oid: string | null }>('select to_regclass($1)::oid::text as oid', [qualified(table)]);
+  const { rows: found } = await client.query<{ oid: string | null }>('select to_regclass($1)::oid::text as oid', [quotedName(table)]);
   const oid = found[0]?.oid;
   if (!oid) return undefined;
   const { rows } = await client.query<Column>(
@@ -89,7 +86,7 @@ export async function rowsByKey(
   const definition = key.map((c) => `${ident(c.name)} ${c.type}`).join(', ');
   const values = options.values ? `, json_build_array(${columns.map((c) => `${ident(c)}::text`).join(', ')})::text as v` : '';
   const sql =
-    `select ${rowKeySql(names)} as k, ${rowHashSql(columns)} as h${values} from ${qualified(table)}` +
+    `select ${rowKeySql(names)} as k, ${rowHashSql(columns)} as h${values} from ${quotedName(table)}` +
     ` where (${keyColumns}) in (select ${keyColumns} from jsonb_to_recordset($1::jsonb) as k(${definition}))` +
     (options.forUpdate ? ' for update' : '');
   const found = new Map<string, KeyedRow>();

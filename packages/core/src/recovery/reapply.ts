@@ -9,7 +9,8 @@ import { assertNothingInterrupted } from './interrupted.js';
 import { appendJournal } from '../store/journal.js';
 import type { Store } from '../store/store.js';
 import { findWritesRecord, type RecordedTable } from './app-writes.js';
-import { type Column, keyId, type KeyedRow, label, normalizeSession, qualified, rowHashSql, rowsByKey, structureOf, tableColumns } from './keyed-rows.js';
+import { qualified } from '../db/identity.js';
+import { type Column, keyId, type KeyedRow, normalizeSession, quotedName, rowHashSql, rowsByKey, structureOf, tableColumns } from './keyed-rows.js';
 
 export interface ReapplyOptions {
   target: DatabaseTarget;
@@ -108,7 +109,7 @@ export async function reapply(options: ReapplyOptions): Promise<ReapplyResult> {
           const plans: TablePlan[] = [];
           for (const recorded of await parentsFirst(live, selected.tables)) {
             const plan = await planTable(source, live, recorded, options.apply);
-            if (typeof plan === 'string') result.skippedTables.push({ table: label(recorded), why: plan });
+            if (typeof plan === 'string') result.skippedTables.push({ table: qualified(recorded), why: plan });
             else plans.push(plan);
           }
           if (options.apply) {
@@ -144,7 +145,7 @@ export async function reapply(options: ReapplyOptions): Promise<ReapplyResult> {
 
 function selectTables(tables: RecordedTable[], skipped: Array<{ table: string }>, wanted: string[] | undefined, deploy: string): { tables: RecordedTable[]; skipped: string[] } {
   if (!wanted || wanted.length === 0) return { tables, skipped: skipped.map((s) => s.table) };
-  const names = [...tables.map(label), ...skipped.map((s) => s.table)];
+  const names = [...tables.map(qualified), ...skipped.map((s) => s.table)];
   const chosen = new Set<string>();
   for (const want of wanted) {
     const matches = names.filter((n) => n === want || n.slice(n.indexOf('.') + 1) === want);
@@ -155,7 +156,7 @@ function selectTables(tables: RecordedTable[], skipped: Array<{ table: string }>
     }
     chosen.add(matches[0]!);
   }
-  return { tables: tables.filter((t) => chosen.has(label(t))), skipped: skipped.map((s) => s.table).filter((t) => chosen.has(t)) };
+  return { tables: tables.filter((t) => chosen.has(qualified(t))), skipped: skipped.map((s) => s.table).filter((t) => chosen.has(t)) };
 }
 
 async function withSource<T>(target: DatabaseTarget, replaced: string, deploy: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -188,8 +189,8 @@ async function parentsFirst(live: pg.Client, tables: RecordedTable[]): Promise<R
   const left = [...tables];
   const ordered: RecordedTable[] = [];
   while (left.length > 0) {
-    const waiting = new Set(left.map(label));
-    const ready = left.findIndex((t) => !edges.some((e) => e.child === label(t) && waiting.has(e.parent)));
+    const waiting = new Set(left.map(qualified));
+    const ready = left.findIndex((t) => !edges.some((e) => e.child === qualified(t) && waiting.has(e.parent)));
     // A cycle of foreign keys: take the next one; rows that fail for a missing parent are retried.
     ordered.push(...left.splice(Math.max(ready, 0), 1));
   }
@@ -213,7 +214,7 @@ async function planTable(source: pg.Client, live: pg.Client, recorded: RecordedT
   const plan: TablePlan = {
     recorded,
     columns: liveColumns,
-    counts: { table: label(recorded), inserted: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: 0 },
+    counts: { table: qualified(recorded), inserted: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: 0 },
     actions: [],
     conflicts: [],
   };
@@ -294,7 +295,7 @@ async function attempt(live: pg.Client, plan: TablePlan, action: Action): Promis
 
 /** One row's write, guarded by the hash it was planned on: 1 when written. */
 async function write(live: pg.Client, plan: TablePlan, action: Action): Promise<number> {
-  const table = qualified(plan.recorded);
+  const table = quotedName(plan.recorded);
   const names = plan.columns.map((c) => c.name);
   const params: Array<string | null> = [];
   const param = (value: string | null) => `$${params.push(value)}`;
@@ -335,7 +336,7 @@ async function referrerOf(live: pg.Client, plan: TablePlan, action: Action): Pro
               array(select a.attname::text from unnest(f.confkey) with ordinality k(n, i) join pg_attribute a on a.attrelid = f.confrelid and a.attnum = k.n order by k.i) as referenced
          from pg_constraint f join pg_class c on c.oid = f.conrelid join pg_namespace cn on cn.oid = c.relnamespace
         where f.contype = 'f' and f.confrelid = to_regclass($1)`,
-      [qualified(plan.recorded)],
+      [quotedName(plan.recorded)],
     );
     plan.references = rows;
   }
@@ -346,13 +347,13 @@ async function referrerOf(live: pg.Client, plan: TablePlan, action: Action): Pro
     if (old.some((v) => v === null)) continue;
     if (action.kind === 'update' && ref.referenced.every((c) => valueIn(action.now, c) === valueIn(action.live, c))) continue;
     const params: string[] = [...(old as string[])];
-    let sql = `select exists(select 1 from ${qualified(ref)} where ${ref.columns.map((c, i) => `${ident(c)} = $${i + 1}`).join(' and ')}`;
+    let sql = `select exists(select 1 from ${quotedName(ref)} where ${ref.columns.map((c, i) => `${ident(c)} = $${i + 1}`).join(' and ')}`;
     if (ref.schema === plan.recorded.schema && ref.name === plan.recorded.name) {
       // A row that refers to itself does not hold itself back.
       sql += ` and not (${plan.recorded.primaryKey.map((c, i) => `${ident(c)} = $${params.push(action.key[i]!)}`).join(' and ')})`;
     }
     const { rows } = await live.query<{ exists: boolean }>(`${sql})`, params);
-    if (rows[0]?.exists) return label(ref);
+    if (rows[0]?.exists) return qualified(ref);
   }
   return undefined;
 }
@@ -363,7 +364,7 @@ const INTEGER_TYPES = new Set(['smallint', 'integer', 'bigint']);
 async function moveSequences(live: pg.Client, plans: TablePlan[]): Promise<ReapplyResult['sequences']> {
   const moved: ReapplyResult['sequences'] = [];
   for (const plan of plans.filter((p) => p.counts.inserted > 0)) {
-    const table = qualified(plan.recorded);
+    const table = quotedName(plan.recorded);
     for (const column of plan.columns.filter((c) => INTEGER_TYPES.has(c.type))) {
       const { rows } = await live.query<{ seq: string | null }>('select pg_get_serial_sequence($1, $2) as seq', [table, column.name]);
       const seq = rows[0]?.seq;
