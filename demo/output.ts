@@ -27,13 +27,5 @@ export function ms(n: number): string {
   return n < 1000 ? `${Math.round(n)} ms` : `${(n / 1000).toFixed(1)} s`;
 }
 
-export function bytes(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
+/** Sizes as the CLI prints them. */
+export { formatBytes as bytes } from '../packages/core/src/bytes.js';

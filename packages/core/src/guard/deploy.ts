@@ -121,7 +121,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
   let intent: Intent | undefined;
   let keepIntent = false;
   try {
-    await assertNothingInterrupted(store, target, { lockHeld: true });
+    await assertNothingInterrupted(store, target);
     // Pending and applied, through the adapter, on one short-lived connection.
     const pendingStart = Date.now();
     let appliedBefore: string[] | undefined;
@@ -150,10 +150,8 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       await assertCanDecryptAtRest(store);
     }
     const snapshotId = newSnapshotId();
-    intent = await beginIntent(store, {
+    intent = await beginIntent(store, target, {
       operation: 'deploy',
-      database: target.database,
-      server: `${target.host}:${target.port}`,
       locked: true,
       deploy: report.id,
       phase: 'snapshotting',

@@ -31,8 +31,8 @@ export async function exclusively<T>(options: ExclusiveOptions, fn: (intent: Int
     ...(options.onNotice ? { onWait: options.onNotice } : {}),
   });
   try {
-    await assertNothingInterrupted(store, target, { lockHeld: true });
-    const intent = await beginIntent(store, { operation: options.operation, database: target.database, server: `${target.host}:${target.port}`, locked: true, ...options.record });
+    await assertNothingInterrupted(store, target);
+    const intent = await beginIntent(store, target, { operation: options.operation, locked: true, ...options.record });
     try {
       return await fn(intent);
     } finally {

@@ -48,7 +48,7 @@ export async function drill(options: {
   const result: DrillResult = { snapshot: manifest.id, ok: false, phases: {}, checks: [], ...(options.fetched ? { remote: options.fetched.remote, fetchMs: options.fetched.fetchMs } : {}) };
   let restored = false;
   // The scratch database is recorded: a drill killed half-way leaves it for `lifeboat recover` to drop.
-  const intent = await beginIntent(store, { operation: 'drill', database: target.database, server: `${target.host}:${target.port}`, snapshot: manifest.id });
+  const intent = await beginIntent(store, target, { operation: 'drill', snapshot: manifest.id });
   try {
     const source = options.fetched?.store ?? store;
     const restore = await restoreSnapshot({ target, store: source, manifest, to: scratch, intent, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });

@@ -62,10 +62,14 @@ export function describeInterrupted(record: IntentRecord): InterruptedOperation 
  * other machines, whose processes cannot be looked at from here.
  */
 export async function interruptedOperations(store: Store, database?: string, options: { lockHeld?: boolean } = {}): Promise<InterruptedOperation[]> {
-  return (await openIntents(store))
-    .filter((open: OpenIntent) => !open.own && (database === undefined || open.record.database === database))
-    .filter((open) => !open.alive || (options.lockHeld === true && open.record.locked === true && open.record.process.host !== hostname()))
-    .map((open) => describeInterrupted(open.record));
+  return interruptedAmong(await openIntents(store), database, options);
+}
+
+function interruptedAmong(open: OpenIntent[], database: string | undefined, options: { lockHeld?: boolean }): InterruptedOperation[] {
+  return open
+    .filter((o) => !o.own && (database === undefined || o.record.database === database))
+    .filter((o) => !o.alive || (options.lockHeld === true && o.record.locked === true && o.record.process.host !== hostname()))
+    .map((o) => describeInterrupted(o.record));
 }
 
 /** Records of operations running elsewhere that this machine cannot judge (another host, no lock held here). */
@@ -74,10 +78,10 @@ export async function operationsElsewhere(store: Store, database?: string): Prom
 }
 
 /** Every command that changes a database calls this under its lock: an interrupted operation comes first. */
-export async function assertNothingInterrupted(store: Store, target: DatabaseTarget, options: { lockHeld?: boolean } = {}): Promise<void> {
+export async function assertNothingInterrupted(store: Store, target: DatabaseTarget): Promise<void> {
   const open = await openIntents(store);
   const stray = open.find((o) => !o.own && o.alive && o.record.locked && o.record.database === target.database && o.record.process.host === hostname());
-  if (stray && options.lockHeld) {
+  if (stray) {
     // Alive, with an open record, yet not holding the lock: its database session ended under it.
     throw new LifeboatError(
       'DATABASE_BUSY',
@@ -87,7 +91,7 @@ export async function assertNothingInterrupted(store: Store, target: DatabaseTar
       },
     );
   }
-  const [first, ...more] = await interruptedOperations(store, target.database, options);
+  const [first, ...more] = interruptedAmong(open, target.database, { lockHeld: true });
   if (!first) return;
   throw new LifeboatError('RECOVERY_NEEDED', `${first.state}${more.length > 0 ? ` (and ${more.length} more interrupted operation(s))` : ''}; nothing was changed.`, {
     hint: `Run \`lifeboat recover\` first: it will ${first.plan}.`,

@@ -99,7 +99,7 @@ export async function reapply(options: ReapplyOptions): Promise<ReapplyResult> {
       })
     : undefined;
   try {
-    if (lock) await assertNothingInterrupted(options.store, target, { lockHeld: true });
+    if (lock) await assertNothingInterrupted(options.store, target);
     await withSource(target, record.replaced, record.deploy, (source) =>
       withClient(target, target.database, async (live) => {
         await normalizeSession(source);

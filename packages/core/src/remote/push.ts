@@ -144,12 +144,8 @@ class Uploader {
       this.objects.push({ key: path, file: path, bytes: plain.bytes(), sha256: plain.digest(), ...facts });
       return { sha256: plain.digest(), bytes: plain.bytes() };
     }
-    const sealed = await encryptStream(encryption, body);
-    const stored = hashing((n) => this.progress(n));
-    sealed.on('error', (error) => stored.stream.destroy(error));
-    const key = `${path}${AGE_SUFFIX}`;
-    const facts = await this.put(key, sealed.pipe(stored.stream), expectedBytes);
-    this.objects.push({ key, file: path, bytes: stored.bytes(), sha256: stored.digest(), ...facts });
+    // Encrypted on the way: stored exactly as a file encrypted at rest would be.
+    await this.sealedFile(path, await encryptStream(encryption, body), expectedBytes);
     return { sha256: plain.digest(), bytes: plain.bytes() };
   }
 

@@ -93,7 +93,11 @@ function handle(store: Store, record: IntentRecord): Intent {
 }
 
 /** Record an operation before its first change. */
-export async function beginIntent(store: Store, init: Pick<IntentRecord, 'operation' | 'database' | 'server'> & Partial<IntentRecord>): Promise<Intent> {
+export async function beginIntent(
+  store: Store,
+  target: { database: string; host: string; port: number },
+  init: Pick<IntentRecord, 'operation'> & Partial<Omit<IntentRecord, 'database' | 'server'>>,
+): Promise<Intent> {
   await mkdirPrivate(operationsDir(store));
   const now = new Date().toISOString();
   const record: IntentRecord = {
@@ -102,6 +106,8 @@ export async function beginIntent(store: Store, init: Pick<IntentRecord, 'operat
     startedAt: now,
     updatedAt: now,
     phase: 'started',
+    database: target.database,
+    server: `${target.host}:${target.port}`,
     ...init,
   };
   await write(store, record);

@@ -86,11 +86,11 @@ async function runRestore(ctx: CommandContext, manifest: Manifest, source: Store
       onNotice: ctx.out.note,
       signal: ctx.signal,
     });
-  const record = { operation: 'restore' as const, database: target.database, server: `${target.host}:${target.port}`, snapshot: manifest.id };
+  const record = { snapshot: manifest.id };
   // In place, it waits for any other command changing this database; beside it (--to), it only records what to clean up.
   const result = await (opts.to === undefined
     ? exclusively({ target, store: ctx.store, operation: 'restore', lockTimeoutMs: ctx.settings.lockTimeoutMs, record, onNotice: (m) => ctx.out.note(`lifeboat: ${m}`), signal: ctx.signal }, restore)
-    : beginIntent(ctx.store, record).then((intent) => restore(intent).finally(() => intent.close()))
+    : beginIntent(ctx.store, target, { operation: 'restore', ...record }).then((intent) => restore(intent).finally(() => intent.close()))
   ).finally(progress.stop);
   ctx.out.document(fromRemote ? { ...result, fromRemote: fromRemote.remote, fetchMs: fromRemote.fetchMs } : result);
   ctx.out.line(`Restored snapshot ${result.snapshot}${fromRemote ? ` from ${fromRemote.remote}` : ''} into "${result.database}" in ${formatDuration(result.durationMs + (fromRemote?.fetchMs ?? 0))}.`);
