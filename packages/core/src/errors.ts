@@ -43,6 +43,8 @@ export const ERROR_CODES = {
   DECRYPT_FAILED: { exit: 35, meaning: 'an encrypted snapshot cannot be decrypted: the identity or passphrase is not the one it was encrypted to, or the object is damaged' },
   KEY_MISSING: { exit: 36, meaning: 'the snapshot is encrypted and no identity or passphrase was given to decrypt it' },
   REMOTE_FAILED: { exit: 37, meaning: 'the remote store failed the request for another reason (a server error after retries, a bad answer)' },
+  PLAN_BLOCKED: { exit: 38, meaning: 'the plan found a blocking finding (a migration certain to fail on the live data, or a rule at severity error): nothing was changed' },
+  REHEARSAL_FAILED: { exit: 39, meaning: 'the pending migrations failed in a rehearsal (schema-only before a deploy, or `lifeboat rehearse`): the live database was not touched' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -27,6 +27,19 @@ export interface Settings {
   encryption: EncryptionSettings | undefined;
   /** Table (`table` or `schema.table`) → its data class; tables not named are critical. */
   classes: Record<string, DataClass>;
+  plan: PlanSettings;
+  /** The migrate tool's sessions (`locks`). */
+  locks: { timeoutMs: number; statementTimeoutMs: number | undefined; retries: number };
+}
+
+export interface PlanSettings {
+  enabled: boolean;
+  allow: string[];
+  severity: Record<string, 'error' | 'warning' | 'info' | 'off'>;
+  rehearse: 'auto' | 'always' | 'never';
+  precheckTimeoutMs: number;
+  /** --show-values: pre-check examples unmasked. */
+  showValues: boolean;
 }
 
 /** Seconds in "90s", "15m", "24h", "7d" (or a number of seconds). */
@@ -53,6 +66,12 @@ export interface SettingFlags {
   weekly?: number | undefined;
   monthly?: number | undefined;
   keepOnServer?: number | undefined;
+  /** --no-plan */
+  plan?: boolean | undefined;
+  /** --show-values */
+  showValues?: boolean | undefined;
+  /** --rehearse / --no-rehearse */
+  rehearse?: boolean | undefined;
 }
 
 const RULES = ['keep', 'maxAgeDays', 'daily', 'weekly', 'monthly'] as const;
@@ -120,6 +139,19 @@ export function resolveSettings(loaded: LoadedConfig, flags: SettingFlags, cwd: 
       offsiteSeconds: durationSeconds(config.objectives?.offsite),
     },
     classes: config.classes ?? {},
+    plan: {
+      enabled: flags.plan ?? config.plan?.enabled ?? true,
+      allow: config.plan?.allow ?? [],
+      severity: config.plan?.severity ?? {},
+      rehearse: flags.rehearse === undefined ? (config.plan?.rehearse ?? 'auto') : flags.rehearse ? 'always' : 'never',
+      precheckTimeoutMs: (durationSeconds(config.plan?.precheckTimeout) ?? 5) * 1000,
+      showValues: flags.showValues ?? false,
+    },
+    locks: {
+      timeoutMs: (durationSeconds(config.locks?.timeout) ?? 5) * 1000,
+      statementTimeoutMs: config.locks?.statementTimeout === undefined ? undefined : durationSeconds(config.locks.statementTimeout)! * 1000,
+      retries: config.locks?.retries ?? 3,
+    },
     remote: config.remote && {
       url: config.remote.url,
       ...(config.remote.endpoint ? { endpoint: config.remote.endpoint } : {}),

@@ -150,6 +150,41 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * `lifeboat plan`, which a guarded deploy runs first: the pending SQL parsed, checked
+     * against the live data, rehearsed on the schema alone. A finding of severity error
+     * refuses the deploy before anything is written, unless allowed here or by a comment
+     * `-- lifeboat:allow rule-name` in the migration.
+     */
+    plan: z
+      .object({
+        /** Run the plan before every guarded deploy (default true). */
+        enabled: z.boolean().optional(),
+        /** Rules (`adding-not-null`), migrations (`20240101_init`) or `rule@migration` whose findings never block. */
+        allow: z.array(z.string().min(1)).optional(),
+        /** A rule's severity over its default; `off` leaves the rule out. */
+        severity: z.record(z.string().min(1), z.enum(['error', 'warning', 'info', 'off'])).optional(),
+        /** The schema-only rehearsal: `auto` (default) where the SQL must be captured (Knex, `lifeboat run`), `always`, or `never`. */
+        rehearse: z.enum(['auto', 'always', 'never']).optional(),
+        /** Time for each pre-check query against the live data. Default 5s. */
+        precheckTimeout: duration.optional(),
+      })
+      .strict()
+      .optional(),
+    /**
+     * The migrate tool's sessions: how long a statement waits for a lock before it gives up
+     * (default "5s": never queue the app behind a long transaction), an optional statement
+     * timeout, and how many times a deploy that gave up on a lock is retried (default 3,
+     * with back-off) before it fails and rolls back like any failure.
+     */
+    locks: z
+      .object({
+        timeout: duration.optional(),
+        statementTimeout: duration.optional(),
+        retries: z.number().int().nonnegative().optional(),
+      })
+      .strict()
+      .optional(),
     /** Recovery objectives, checked by `lifeboat status`. */
     objectives: z
       .object({

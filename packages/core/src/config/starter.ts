@@ -29,6 +29,14 @@ const KEYS: { [K in keyof Required<LifeboatConfig>]: (defaults: Settings, dir: s
       `checks: ${literal({ migrations, invalidIndexes, notValidConstraints, dataPreservation, sequences, sql })},`,
     ];
   },
+  plan: (d) => [
+    "`lifeboat plan` before every deploy: severity per rule ('error' | 'warning' | 'info' | 'off'), allow (rules, migrations, rule@migration), rehearse 'auto' | 'always' | 'never'.",
+    `plan: ${literal({ enabled: d.plan.enabled, allow: d.plan.allow, severity: d.plan.severity, rehearse: d.plan.rehearse, precheckTimeout: `${d.plan.precheckTimeoutMs / 1000}s` })},`,
+  ],
+  locks: (d) => [
+    "The migrate tool's sessions: how long a statement waits for a lock, an optional statement timeout, retries of a deploy that gave up on a lock.",
+    `locks: ${literal({ timeout: `${d.locks.timeoutMs / 1000}s`, retries: d.locks.retries })},`,
+  ],
   remote: () => [
     "The off-site copy (none by default): s3://bucket/prefix or file:///path; credentials from the AWS SDK's own chain, never from here.",
     "// remote: { url: 's3://my-backups/lifeboat', push: 'always', retention: { daily: 7, weekly: 4, monthly: 12 } },",

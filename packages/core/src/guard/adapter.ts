@@ -27,7 +27,31 @@ export interface MigrationAdapter {
    * was to run. One line, or undefined when nothing can be said.
    */
   explainFailure?(client: pg.Client, pending: string[]): Promise<string | undefined>;
+  /**
+   * The SQL the pending migrations will send, read from their files (Prisma's
+   * migration.sql, Drizzle's .sql split on its breakpoints), oldest first. For `lifeboat plan`.
+   */
+  pendingSql?(pending: string[]): Promise<MigrationSql[]>;
+  /**
+   * For a tool whose SQL is code (Knex): run the pending migrations against another
+   * database (a schema-only rehearsal copy: never the live one) and record what each sent,
+   * in order. A migration that fails ends the capture with the server's error.
+   */
+  captureSql?(databaseUrl: string): Promise<CaptureResult>;
 }
+
+/** A migration's SQL: one string that may hold several statements. */
+export interface MigrationSql {
+  migration: string;
+  sql: string;
+  /** The file it was read from, for messages. */
+  file?: string;
+}
+
+export type CaptureResult =
+  | { ok: true; migrations: MigrationSql[] }
+  /** What was captured up to the failure, and the failure in the server's (or the tool's) words. */
+  | { ok: false; migrations: MigrationSql[]; migration: string | undefined; error: string };
 
 /** The migration itself: a CLI process, or a function in the app's own process (programmatic hooks). */
 export interface MigrationRun {
