@@ -51,6 +51,7 @@ describe('plan pre-checks against the live data', () => {
       create table clean (id int primary key, email text, n int);
       insert into clean select i, 'u' || i || '@x.io', i from generate_series(1, 50) i;
       create table empty_table (id int);
+      create type "Mood" as enum ('12', '7');
       create table pk_later (code text);
       create unique index pk_later_code on pk_later (code);
       insert into pk_later values ('a'), (null), ('b');
@@ -340,6 +341,10 @@ describe('plan pre-checks against the live data', () => {
     const [cast] = await check('alter table users alter column amount type int;', { showValues: true });
     expect(cast!.precheck?.examples).toEqual(['abc']);
     expect(cast!.message).toContain('invalid input syntax for type integer: "abc"');
+    const [label] = await check('alter table users alter column amount type "Mood" using amount::"Mood";', { showValues: true });
+    expect(label!.precheck?.examples).toEqual(['abc']);
+    const [range] = await check("alter table users alter column amount type int using (amount || '0000000000')::int;", { showValues: true });
+    expect(range!.precheck?.examples).toEqual(['120000000000']);
   });
 
   it('without --show-values no value of the data appears in any finding', async () => {

@@ -884,11 +884,17 @@ function reasonOf(code: string): string {
   return REASONS[code] ?? (code.startsWith('22') ? `data error ${code}` : `error ${code}`);
 }
 
-/** The value a data error quotes (`invalid input syntax for type integer: "abc"`), if it quotes one. */
+/**
+ * The value a data error quotes, if it quotes one: `invalid input syntax for type integer: "abc"`,
+ * `invalid input value for enum "Mood": "abc"`, `value "99999999999" is out of range for type integer`.
+ */
 function quotedIn(message: string): string | undefined {
-  const first = message.indexOf('"');
-  const last = message.lastIndexOf('"');
-  return first >= 0 && last > first ? message.slice(first + 1, last) : undefined;
+  if (message.endsWith('"')) {
+    const at = message.indexOf(': "');
+    return at >= 0 ? message.slice(at + 3, -1) : undefined;
+  }
+  const range = message.lastIndexOf('" is out of range');
+  return message.startsWith('value "') && range > 6 ? message.slice(7, range) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------
