@@ -83,7 +83,7 @@ describe('plan rules (analyzeStatements against a live catalog)', () => {
   it('findings carry the live figures of their table', async () => {
     const [analyzed] = analyzeStatements(await parsed('m', 'alter table big alter column payload type int;'), catalog);
     const rewrite = analyzed?.findings.find((f) => f.rule === 'changing-column-type');
-    expect(rewrite?.message).toMatch(/^ALTER COLUMN payload TYPE int4 \(from int8\) rewrites public\.big \(≈1\.0M rows, \d+\.\d MB\) under ACCESS EXCLUSIVE$/);
+    expect(rewrite?.message).toMatch(/^ALTER COLUMN payload TYPE integer \(from bigint\) rewrites public\.big \(≈1\.0M rows, \d+\.\d MB\) under ACCESS EXCLUSIVE$/);
     expect(rewrite?.table).toBe('public.big');
     expect(analyzed?.findings.map((f) => f.rule)).toEqual(expect.arrayContaining(['narrowing-column-type', 'long-lock-on-big-table']));
     expect(analyzed?.tables).toEqual(['public.big']);
@@ -110,6 +110,11 @@ describe('plan rules (analyzeStatements against a live catalog)', () => {
     ['DROP COLUMN', 'alter table customers drop column nickname;', { atRisk: { tables: ['public.customers'] }, locks: [{ table: 'public.customers', mode: 'ACCESS EXCLUSIVE' }] }],
     ['varchar → text relabels', 'alter table orders alter column code type text;', { rewrites: [], atRisk: { tables: ['public.orders'] } }],
     ['varchar(40) → varchar(10) rewrites', 'alter table orders alter column code type varchar(10);', { rewrites: ['public.orders'] }],
+    [
+      'retyping a referenced key re-validates the foreign keys over it',
+      'alter table orders alter column id type integer;',
+      { rewrites: ['public.orders'], scans: ['public.order_lines'], locks: [{ table: 'public.orders', mode: 'ACCESS EXCLUSIVE' }, { table: 'public.order_lines', mode: 'SHARE ROW EXCLUSIVE' }] },
+    ],
     ['ADD COLUMN with a volatile default rewrites', 'alter table orders add column r float8 default random();', { rewrites: ['public.orders'], atRisk: { tables: [] } }],
     ['ADD COLUMN with a constant default', 'alter table orders add column flag boolean not null default false;', { rewrites: [], scans: [] }],
     [
@@ -140,6 +145,19 @@ describe('plan rules (analyzeStatements against a live catalog)', () => {
   it.each(effects)('effects: %s', async (_label, sql, expected) => {
     const [analyzed] = analyzeStatements(await parsed('m', sql), catalog);
     expect(analyzed?.effects).toMatchObject(expected);
+  });
+
+  it('how the tool runs a migration decides the transaction rules', async () => {
+    const rules = (a: ReturnType<typeof analyzeStatements>) => a.flatMap((x) => x.findings.map((f) => f.rule));
+    const alone = await parsed('m', 'create index concurrently if not exists orders_note_idx on orders (note);');
+    expect(rules(analyzeStatements(alone, catalog))).not.toContain('ban-concurrent-index-in-transaction');
+    expect(rules(analyzeStatements(alone, catalog, { runs: () => 'wrapped' }))).toContain('ban-concurrent-index-in-transaction');
+    const two = await parsed('m', 'alter table customers add column a text;\ncreate index concurrently if not exists customers_a_idx on customers (a);');
+    expect(rules(analyzeStatements(two, catalog, { runs: () => 'script' }))).toContain('ban-concurrent-index-in-transaction');
+    expect(rules(analyzeStatements(two, catalog, { runs: () => 'autocommit' }))).not.toContain('ban-concurrent-index-in-transaction');
+    const tx = await parsed('m', 'begin;\nalter table customers add column b text;\ncommit;');
+    expect(rules(analyzeStatements(tx, catalog, { runs: () => 'wrapped' }))).toContain('transaction-nesting');
+    expect(rules(analyzeStatements(tx, catalog, { runs: () => 'autocommit' }))).not.toContain('transaction-nesting');
   });
 
   it('a table created, renamed or retyped earlier in the plan is followed', async () => {

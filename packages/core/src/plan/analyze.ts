@@ -2,12 +2,21 @@ import type { Catalog } from './catalog.js';
 import { advance, effectsOf } from './effects.js';
 import { as } from './nodes.js';
 import type { ParsedStatement } from './parse.js';
-import { RULES, runRules } from './rules.js';
+import { type MigrationRuns, RULES, runRules } from './rules.js';
 import { PlanState } from './state.js';
 import type { Finding, StatementEffects, TableName } from './types.js';
 
 export { RULES };
-export type { RuleInfo } from './rules.js';
+export type { MigrationRuns, RuleInfo } from './rules.js';
+
+export interface AnalyzeOptions {
+  /**
+   * How the migrate tool runs each migration's statements, when the caller knows (the
+   * adapter's tool): decides whether a non-transactional statement fails and whether BEGIN /
+   * COMMIT nests. Unknown: a migration of several statements is taken as one transaction.
+   */
+  runs?: (migration: string) => MigrationRuns | undefined;
+}
 
 export interface AnalyzedStatement {
   effects: StatementEffects;
@@ -23,7 +32,7 @@ export interface AnalyzedStatement {
  * the plan is new and empty: no lock, scan, rewrite or data finding on it; a renamed table is
  * still the live one).
  */
-export function analyzeStatements(statements: ParsedStatement[], catalog: Catalog): AnalyzedStatement[] {
+export function analyzeStatements(statements: ParsedStatement[], catalog: Catalog, options: AnalyzeOptions = {}): AnalyzedStatement[] {
   const state = new PlanState(catalog);
   const sizes = new Map<string, number>();
   for (const s of statements) sizes.set(s.migration, (sizes.get(s.migration) ?? 0) + 1);
@@ -38,7 +47,7 @@ export function analyzeStatements(statements: ParsedStatement[], catalog: Catalo
       inTransactionBlock = false;
     }
     const { effects, touched } = effectsOf(stmt, state);
-    const findings = runRules({ stmt, state, effects, touched, migration: { earlier, size: sizes.get(stmt.migration) ?? 1, inTransactionBlock } });
+    const findings = runRules({ stmt, state, effects, touched, migration: { earlier, size: sizes.get(stmt.migration) ?? 1, inTransactionBlock, runs: options.runs?.(stmt.migration) } });
     const tables = [...new Set(touched.flatMap((t) => (t.live ? [t.live.name] : [])))];
     out.push({ effects, findings, tables });
     advance(stmt, state);

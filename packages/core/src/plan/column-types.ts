@@ -86,8 +86,12 @@ export function catalogType(text: string): ColumnType {
   return { name: internal(rest), mods, array };
 }
 
+/** Internal names as people write them. */
+const SPOKEN: Record<string, string> = { int2: 'smallint', int4: 'integer', int8: 'bigint', bpchar: 'char', float4: 'real', float8: 'double precision', bool: 'boolean' };
+
+/** A type as people write it: "varchar(10)", "bigint", "char(2)". */
 export function displayType(type: ColumnType): string {
-  return `${type.name}${type.mods.length > 0 ? `(${type.mods.join(',')})` : ''}${type.array ? '[]' : ''}`;
+  return `${SPOKEN[type.name] ?? type.name}${type.mods.length > 0 ? `(${type.mods.join(',')})` : ''}${type.array ? '[]' : ''}`;
 }
 
 /** What changing a column from one type to another costs and loses. */

@@ -473,6 +473,14 @@ function alterTableCmd(fx: Effects, ref: TableRef, cmd: AlterTableCmd): void {
       const to = writtenType(col?.typeName);
       const from = state.column(ref, cmd.name ?? '')?.type;
       if (!from || !to || typeChange(from, to, col?.raw_default !== undefined).rewrite) fx.rewrite(ref);
+      // Foreign keys of other tables over the column are re-validated: each referencing table is scanned.
+      for (const r of ref.live?.referencedBy ?? []) {
+        const fk = state.catalog.tables.get(r.table)?.constraints.find((c) => c.name === r.constraint);
+        if (!fk?.references?.columns.includes(cmd.name ?? '')) continue;
+        const child = state.resolve(splitName(r.table));
+        fx.lock(child, SRE);
+        fx.scan(child);
+      }
       return;
     }
     case 'AT_SetLogged':

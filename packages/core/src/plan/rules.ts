@@ -56,8 +56,18 @@ export interface RuleContext {
     size: number;
     /** An explicit BEGIN / START TRANSACTION earlier in the migration is still open. */
     inTransactionBlock: boolean;
+    /** How the migrate tool runs this migration's statements, when the orchestrator knows. */
+    runs: MigrationRuns | undefined;
   };
 }
+
+/**
+ * How a migrate tool runs a migration's statements: `wrapped` in one transaction it opens
+ * (Knex by default, Drizzle), as one `script` sent at once (Prisma: several statements make
+ * an implicit transaction, an explicit BEGIN / COMMIT is honoured), or `autocommit`, one by
+ * one (psql -f under `lifeboat run`, Knex with `transaction: false`).
+ */
+export type MigrationRuns = 'wrapped' | 'script' | 'autocommit';
 
 interface Hit {
   message: string;
@@ -127,7 +137,7 @@ function* writtenColumns(ctx: RuleContext): Generator<{ table: string; column: s
     const name = rangeVarName(create.relation);
     for (const e of create.tableElts ?? []) {
       const col = as<ColumnDef>(e, 'ColumnDef');
-      if (col && name) yield { table: name.table, column: col.colname ?? '', col };
+      if (col && name) yield { table: `${name.schema ?? ctx.state.creationSchema}.${name.table}`, column: col.colname ?? '', col };
     }
     return;
   }
@@ -331,9 +341,11 @@ const RULE_LIST: Rule[] = [
       if (ctx.effects.transactional) return [];
       const why = ctx.migration.inTransactionBlock
         ? 'after the BEGIN earlier in this migration'
-        : ctx.migration.size > 1
-          ? `in a migration of ${ctx.migration.size} statements (Prisma sends a migration as one script, an implicit transaction; Drizzle and Knex wrap each migration in a transaction)`
-          : undefined;
+        : ctx.migration.runs === 'wrapped'
+          ? 'in the transaction the migrate tool wraps the migration in'
+          : ctx.migration.size > 1 && ctx.migration.runs !== 'autocommit'
+            ? `in a migration of ${ctx.migration.size} statements (${ctx.migration.runs === 'script' ? 'sent as one script: an implicit transaction' : 'Prisma sends a migration as one script, an implicit transaction; Drizzle and Knex wrap each migration in a transaction'})`
+            : undefined;
       if (!why) return [];
       return [
         {
@@ -357,6 +369,8 @@ const RULE_LIST: Rule[] = [
       const begins = kind === 'TRANS_STMT_BEGIN' || kind === 'TRANS_STMT_START';
       const ends = kind === 'TRANS_STMT_COMMIT' || kind === 'TRANS_STMT_ROLLBACK';
       if (!begins && !ends) return [];
+      // A script or a run statement by statement is the user's to make atomic with BEGIN / COMMIT.
+      if (ctx.migration.runs === 'script' || ctx.migration.runs === 'autocommit') return [];
       const word = begins ? 'BEGIN' : kind === 'TRANS_STMT_COMMIT' ? 'COMMIT' : 'ROLLBACK';
       return [
         {
@@ -471,6 +485,7 @@ const RULE_LIST: Rule[] = [
       }
       for (const { ref, cmd } of alterCmds(ctx)) {
         if (cmd.subtype !== 'AT_ValidateConstraint' || !ref.live || ctx.migration.size < 2) continue;
+        if (ctx.migration.runs === 'autocommit' && !ctx.migration.inTransactionBlock) continue;
         const addedHere = ctx.migration.earlier.some((e) => [...walk(e.node)].some(([k, b]) => k === 'Constraint' && (b as Constraint).conname === cmd.name && (b as Constraint).skip_validation));
         if (!addedHere) continue;
         hits.push({
@@ -750,7 +765,7 @@ const RULE_LIST: Rule[] = [
     check(ctx) {
       const s = as<AlterEnumStmt>(ctx.stmt.node, 'AlterEnumStmt');
       if (!s || s.oldVal || !s.newVal) return [];
-      const inTx = ctx.migration.inTransactionBlock || ctx.migration.size > 1;
+      const inTx = ctx.migration.inTransactionBlock || ctx.migration.runs === 'wrapped' || (ctx.migration.size > 1 && ctx.migration.runs !== 'autocommit');
       if (!inTx) return [];
       const type = strings(s.typeName).join('.');
       if (ctx.state.catalog.serverVersion < 120000) {
@@ -950,7 +965,7 @@ function typeStyle(ctx: RuleContext, matches: (name: string, mods: number) => bo
     const type = writtenType(col.typeName);
     if (!written || !type) continue;
     if (!matches(written, type.mods.length) && !matches(type.name, type.mods.length)) continue;
-    hits.push({ message: `${table}.${column} is ${written}${type.mods.length > 0 ? `(${type.mods.join(',')})` : ''}: ${why}`, hint: instead });
+    hits.push({ message: `${table}.${column} is ${written.includes('serial') ? written : displayType(type)}: ${why}`, hint: instead });
   }
   return hits;
 }
