@@ -113,7 +113,14 @@ describe('plan rules (analyzeStatements against a live catalog)', () => {
     [
       'retyping a referenced key re-validates the foreign keys over it',
       'alter table orders alter column id type integer;',
-      { rewrites: ['public.orders'], scans: ['public.order_lines'], locks: [{ table: 'public.orders', mode: 'ACCESS EXCLUSIVE' }, { table: 'public.order_lines', mode: 'SHARE ROW EXCLUSIVE' }] },
+      {
+        rewrites: ['public.orders'],
+        scans: ['public.order_lines'],
+        locks: [
+          { table: 'public.orders', mode: 'ACCESS EXCLUSIVE' },
+          { table: 'public.order_lines', mode: 'SHARE ROW EXCLUSIVE' },
+        ],
+      },
     ],
     ['ADD COLUMN with a volatile default rewrites', 'alter table orders add column r float8 default random();', { rewrites: ['public.orders'], atRisk: { tables: [] } }],
     ['ADD COLUMN with a constant default', 'alter table orders add column flag boolean not null default false;', { rewrites: [], scans: [] }],

@@ -309,7 +309,7 @@ const RULE_LIST: Rule[] = [
   },
   {
     name: 'adding-required-field',
-    severity: 'error',
+    severity: 'warning',
     summary: 'ADD COLUMN … NOT NULL without a DEFAULT fails on a table that has rows',
     squawk: ['adding-required-field'],
     atlas: ['MF103'],
@@ -321,7 +321,7 @@ const RULE_LIST: Rule[] = [
         if (cmd.subtype !== 'AT_AddColumn' || !col || !ref.live || ref.live.rows === 0) continue;
         if (!addedColumn(col).requiredWithoutDefault) continue;
         hits.push({
-          message: `ADD COLUMN ${col.colname} NOT NULL without a DEFAULT fails on ${live(ref)} as soon as it has a row`,
+          message: `ADD COLUMN ${col.colname} NOT NULL without a DEFAULT fails on ${live(ref)} if it has any row (the required-column-on-rows pre-check counts them)`,
           hint: 'add the column with a DEFAULT (no rewrite since PostgreSQL 11), or nullable, backfill, then SET NOT NULL',
           table: ref.name,
         });
