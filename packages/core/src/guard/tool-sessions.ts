@@ -69,6 +69,15 @@ export async function applySession(connection: SessionConnection, session: Sessi
   };
 }
 
+/**
+ * Set the session's settings on a connection, in one statement queued at once (so that on a
+ * connection just handed out, it runs before anything the migration sends), with nothing
+ * to put back: for a connection that is closed after the migration.
+ */
+export function setSession(connection: SessionConnection, session: SessionSettings): Promise<void> {
+  return setAll(connection, [...settingsOf(session), ['application_name', session.applicationName]]);
+}
+
 async function setAll(connection: SessionConnection, pairs: Array<[string, string]>): Promise<void> {
   const calls = pairs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, false)`).join(', ');
   await connection.query(`select ${calls}`, pairs.flat());
