@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { CheckResult } from '../checks/result.js';
 import type { ChosenDatabase, ToolDatabase } from '../config/database.js';
+import type { SessionSettings } from './tool-sessions.js';
 
 /** Where a tool's migrations stand, both read in one look at its migration table. */
 export interface MigrationStatus {
@@ -73,8 +74,12 @@ export interface MigrationRun {
    * Run it, streaming its output. `signal` aborts it (Ctrl-C). `output: 'stderr'` sends the
    * tool's stdout to stderr, keeping stdout for Lifeboat's --json document. A process
    * reports its process group's pid through `onSpawn`, for the deploy's intent record.
+   * `env` goes over a process's environment (the sessions' PGOPTIONS and PGAPPNAME,
+   * guard/tool-sessions.ts); an in-process run sets `session` on its connections instead.
    */
-  run(options: { signal: AbortSignal; output: 'inherit' | 'stderr'; onSpawn?: (pid: number) => void }): Promise<RunOutcome>;
+  run(options: { signal: AbortSignal; output: 'inherit' | 'stderr'; onSpawn?: (pid: number) => void; env?: Record<string, string>; session?: SessionSettings }): Promise<RunOutcome>;
+  /** How `session` reaches an in-process run's connections, for the deploy's notice (a process gets `env`, and the guard says who reads it). */
+  sessionReach?: string;
   /**
    * In-process runs hold pool connections to the database; a rollback replaces it by a
    * rename swap, which ends those sessions. Close the pool before, reopen it after.
