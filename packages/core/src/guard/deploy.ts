@@ -22,7 +22,7 @@ import type { MigrationAdapter, MigrationRun, RunOutcome } from './adapter.js';
 import { acquireDatabaseLock, type DatabaseLock } from './lock.js';
 import { gaveUpOnLock, type LockWait, nameRelations, sampleLockWaits } from './lock-waits.js';
 import { type DeployOutcome, exitCodeOf } from './outcome.js';
-import { makePlan } from '../plan/plan.js';
+import { attributeLockWaits, makePlan } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import { type SessionSettings, sessionEnv, sessionReach, toolSessions } from './tool-sessions.js';
 
@@ -249,6 +249,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       tool: adapter?.name,
     });
     timings.migrateMs = Date.now() - migrateStart;
+    if (report.plan && report.locks) attributeLockWaits(report.plan, report.locks.waits);
     await failpoint('deploy:after-migrate');
     await intent.update({ phase: 'checking' });
 
