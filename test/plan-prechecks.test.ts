@@ -4,6 +4,7 @@ import { type Catalog, readCatalog } from '../packages/core/src/plan/catalog.js'
 import { parseMigration } from '../packages/core/src/plan/parse.js';
 import { maskValue, PRECHECK_RULES, type PrecheckOptions, precheckStatement } from '../packages/core/src/plan/prechecks.js';
 import type { Finding } from '../packages/core/src/plan/types.js';
+import { type EmbeddedServer, startEmbedded } from '../dev/embedded-postgres.js';
 import { databases, query } from './support/db.js';
 
 /**
@@ -50,6 +51,14 @@ describe('plan pre-checks against the live data', () => {
       create table clean (id int primary key, email text, n int);
       insert into clean select i, 'u' || i || '@x.io', i from generate_series(1, 50) i;
       create table empty_table (id int);
+      create type "Mood" as enum ('12', '7');
+      create table pk_later (code text);
+      create unique index pk_later_code on pk_later (code);
+      insert into pk_later values ('a'), (null), ('b');
+      create table bookings (id int, room int, during tstzrange);
+      insert into bookings values
+        (1, 1, '[2024-01-01 10:00, 2024-01-01 12:00)'), (2, 1, '[2024-01-01 11:00, 2024-01-01 13:00)'),
+        (3, 2, '[2024-01-01 11:00, 2024-01-01 13:00)'), (4, 1, '[2024-01-01 13:00, 2024-01-01 14:00)');
       analyze;`,
     );
     client = new pg.Client({ connectionString: url });
@@ -264,6 +273,54 @@ describe('plan pre-checks against the live data', () => {
     },
   ];
 
+  cases.push(
+    {
+      name: 'PRIMARY KEY USING INDEX: the index column must hold no NULL',
+      sql: 'alter table pk_later add primary key using index pk_later_code;',
+      rule: 'primary-key-violations',
+      severity: 'error',
+      count: 1,
+      message: /^public\.pk_later \(code\): 1 NULL value \(of 3 rows\): PRIMARY KEY USING INDEX will fail$/,
+    },
+    {
+      name: 'ADD COLUMN with a CHECK its default violates',
+      sql: 'alter table users add column level int default 0 check (level > 0);',
+      rule: 'check-violations',
+      severity: 'error',
+      count: 8,
+    },
+    {
+      name: 'a table CHECK over a column the same statement adds: the new value beside each row',
+      sql: 'alter table users add column level int default 1, add constraint lv check (level < score);',
+      rule: 'check-violations',
+      severity: 'error',
+      count: 3,
+    },
+    {
+      name: 'ADD COLUMN … REFERENCES with a default no referenced row has',
+      sql: 'alter table users add column org2 int default 7 references orgs (id);',
+      rule: 'foreign-key-orphans',
+      severity: 'error',
+      count: 8,
+      examples: ['* ×8'],
+    },
+    {
+      name: 'EXCLUDE over overlapping rows',
+      sql: 'alter table bookings add constraint no_overlap exclude using gist (room with =, during with &&);',
+      rule: 'exclusion-violations',
+      severity: 'error',
+      count: 1,
+      message: /^public\.bookings EXCLUDE \(room WITH =, during WITH &&\): 1 conflicting pair of rows; e\.g\. \(\*, \[\*\*\*\) \/ \(\*, \[\*\*\*\)$/,
+    },
+    {
+      name: 'EXCLUDE on rows that do not conflict',
+      sql: 'alter table bookings add constraint no_overlap exclude using gist (id with =);',
+      rule: 'exclusion-violations',
+      severity: 'info',
+      count: 0,
+    },
+  );
+
   for (const c of cases) {
     it(c.name, async () => {
       const findings = await check(c.sql);
@@ -284,6 +341,10 @@ describe('plan pre-checks against the live data', () => {
     const [cast] = await check('alter table users alter column amount type int;', { showValues: true });
     expect(cast!.precheck?.examples).toEqual(['abc']);
     expect(cast!.message).toContain('invalid input syntax for type integer: "abc"');
+    const [label] = await check('alter table users alter column amount type "Mood" using amount::"Mood";', { showValues: true });
+    expect(label!.precheck?.examples).toEqual(['abc']);
+    const [range] = await check("alter table users alter column amount type int using (amount || '0000000000')::int;", { showValues: true });
+    expect(range!.precheck?.examples).toEqual(['120000000000']);
   });
 
   it('without --show-values no value of the data appears in any finding', async () => {
@@ -315,6 +376,22 @@ describe('plan pre-checks against the live data', () => {
     expect(column[0]!.message).toMatch(/column nick is not in the live table/);
     // Values from a sequence are distinct and never NULL: nothing to check.
     expect(await check('alter table clean drop constraint clean_pkey, add column k serial primary key;')).toEqual([]);
+  });
+
+  it('row counts over one table share one scan', async () => {
+    const scans = async () => {
+      await client.query('select pg_stat_force_next_flush()');
+      await client.query('select 1');
+      return Number((await client.query("select seq_scan from pg_stat_user_tables where relname = 'clean'")).rows[0].seq_scan);
+    };
+    const before = await scans();
+    const findings = await check('alter table clean alter column email set not null, alter column n set not null, add constraint positive check (n > 0);');
+    expect(findings.map((f) => [f.rule, f.severity, f.precheck?.count])).toEqual([
+      ['not-null-nulls', 'info', 0],
+      ['not-null-nulls', 'info', 0],
+      ['check-violations', 'info', 0],
+    ]);
+    expect((await scans()) - before).toBe(1);
   });
 
   it('statements nothing depends on cost no query', async () => {
@@ -380,5 +457,43 @@ describe('plan pre-checks against the live data', () => {
     const { join } = await import('node:path');
     const { repoRoot } = await import('./support/db.js');
     for (const rule of PRECHECK_RULES) expect(existsSync(join(repoRoot, rule.doc)), rule.doc).toBe(true);
+  });
+});
+
+describe('pre-checks on PostgreSQL 16+ (embedded PostgreSQL 17): pg_input_is_valid counts every bad value', () => {
+  let server: EmbeddedServer | undefined;
+  let client: pg.Client;
+
+  beforeAll(async () => {
+    server = await startEmbedded('embedded-postgres-17');
+    await query(server.url(), 'create database app');
+    await query(
+      server.url('app'),
+      `create table t (id int primary key, amount text, code varchar(10)); insert into t values (1, '12', 'ABCDEFG'), (2, 'abc', 'AB'), (3, '1e9x', 'XYZ'), (4, null, null), (5, '99999999999', 'Q');`,
+    );
+    client = new pg.Client({ connectionString: server.url('app') });
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client?.end();
+    await server?.stop();
+  });
+
+  it('an exact count over a text column, a lower bound through USING, lengths exact', async () => {
+    const catalog = await readCatalog(client);
+    const run = async (sql: string, showValues = false) => {
+      const parsed = await parseMigration('m', sql);
+      if (!parsed.ok) throw new Error(parsed.error.message);
+      return precheckStatement(client, parsed.statements[0]!, catalog, { timeoutMs: 5000, showValues, changedEarlier: new Set() });
+    };
+    const [exact] = await run('alter table t alter column amount type int;', true);
+    expect(exact!.severity).toBe('error');
+    expect(exact!.precheck).toEqual({ kind: 'cast-failures', count: 3, examples: ['abc', '1e9x', '99999999999'] });
+    expect(exact!.message).toMatch(/^public\.t\.amount: 3 values that cannot become int; e\.g\. abc, 1e9x, 99999999999$/);
+    const [using] = await run('alter table t alter column amount type int using amount::int;');
+    expect(using!.precheck?.count).toBe(1);
+    expect(using!.message).toMatch(/at least 1 value/);
+    const [length] = await run('alter table t alter column code type varchar(3);');
+    expect(length!.precheck).toEqual({ kind: 'cast-failures', count: 1, examples: ['A***'] });
   });
 });

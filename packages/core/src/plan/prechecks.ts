@@ -1,4 +1,4 @@
-import type { AlterTableCmd, ColumnDef, Constraint, IndexStmt, Node, RangeVar, TypeName } from '@pgsql/types';
+import type { AlterTableCmd, ColumnDef, Constraint, IndexElem, IndexStmt, Node, RangeVar, TypeName } from '@pgsql/types';
 import type pg from 'pg';
 import { ident, literal } from '../db/sql.js';
 import { type Catalog, type CatalogTable, resolveTable } from './catalog.js';
@@ -31,6 +31,7 @@ export const PRECHECK_RULES: Array<{ name: string; summary: string; doc: string 
   { name: 'required-column-on-rows', summary: 'ADD COLUMN … NOT NULL without a default on a table that has rows', doc: DOC('required-column-on-rows') },
   { name: 'foreign-key-orphans', summary: 'A new (validated) FOREIGN KEY over rows whose key has no referenced row', doc: DOC('foreign-key-orphans') },
   { name: 'check-violations', summary: 'A new (validated) CHECK constraint that existing rows violate', doc: DOC('check-violations') },
+  { name: 'exclusion-violations', summary: 'A new (validated) EXCLUDE constraint that pairs of existing rows violate', doc: DOC('exclusion-violations') },
   { name: 'cast-failures', summary: 'ALTER COLUMN … TYPE over values that cannot be converted (bad input, out of range, too long)', doc: DOC('cast-failures') },
 ];
 
@@ -45,21 +46,44 @@ const EXAMPLES = 3;
  * The read-only pre-checks of one statement against the live data: a finding per check
  * (error: certain to fail on today's data; info: verified, 0 rows; warning: not certain).
  * Statements nothing depends on, and tables the plan creates (absent from `catalog`),
- * give no finding and cost no query.
+ * give no finding and cost no query. The client must not be in a transaction: the checks
+ * open their own (`READ ONLY`) and roll it back.
  */
 export async function precheckStatement(client: pg.Client, statement: ParsedStatement, catalog: Catalog, options: PrecheckOptions): Promise<Finding[]> {
   const checks = await checksOf(statement, catalog);
   if (checks.length === 0) return [];
-  const findings: Finding[] = [];
+  const findings: Finding[] = new Array(checks.length);
   await client.query('begin isolation level repeatable read read only');
   try {
     await client.query(`set local statement_timeout = ${Math.max(1, Math.floor(options.timeoutMs))}`);
     await client.query(`set local lock_timeout = ${Math.max(1, Math.min(LOCK_TIMEOUT_MS, Math.floor(options.timeoutMs)))}`);
     const run = reader(client);
-    for (const check of checks) {
-      const uncertain = check.uncertain ?? (options.changedEarlier.has(check.table.name) ? `an earlier statement changes ${check.table.name}` : undefined) ?? parentChanged(check, options);
-      findings.push(await runCheck(run, check, { ...options, uncertain, serverVersion: catalog.serverVersion }));
+    const optionsOf = (check: Check): RunOptions => ({
+      ...options,
+      serverVersion: catalog.serverVersion,
+      uncertain: check.uncertain ?? (options.changedEarlier.has(check.table.name) ? `an earlier statement changes ${check.table.name}` : undefined) ?? parentChanged(check, options),
+    });
+    // Row counts over the same table (NULLs for SET NOT NULL, CHECKs, …) share one scan.
+    const scans = new Map<string, number[]>();
+    checks.forEach((check, i) => {
+      if (check.type !== 'rows') return;
+      const key = `${check.table.name}\n${check.relation ?? ''}`;
+      scans.set(key, [...(scans.get(key) ?? []), i]);
+    });
+    for (const members of scans.values()) {
+      if (members.length < 2) continue;
+      const group = members.map((i) => checks[i] as RowsCheck);
+      const answer = await run(`select count(*)::float8 as total, ${group.map((c, j) => `(count(*) filter (where ${c.condition}))::float8 as f${j}`).join(', ')} from ${source(group[0]!)}`);
+      // An expression that cannot run is found out on its own; a timeout or a lock is everyone's.
+      if (!answer.ok && answer.code !== '57014' && answer.code !== '55P03') continue;
+      for (const [j, i] of members.entries()) {
+        const check = checks[i] as RowsCheck;
+        findings[i] = answer.ok
+          ? await rowsFinding(run, check, Number(answer.rows[0]!.total), Number(answer.rows[0]![`f${j}`]), optionsOf(check))
+          : failed(check, check.kind, answer, optionsOf(check));
+      }
     }
+    for (const [i, check] of checks.entries()) findings[i] ??= await runCheck(run, check, optionsOf(check));
   } finally {
     await client.query('rollback');
   }
@@ -89,6 +113,8 @@ interface Base {
   subject: string;
   /** Set when the answer cannot be certain for a reason of this statement itself. */
   uncertain?: string;
+  /** What to read instead of the table: the table with the values of columns this statement adds. */
+  relation?: string;
   hint: string;
 }
 
@@ -99,6 +125,8 @@ type Check =
   | (Base & { type: 'rows'; kind: string; condition: string; examples: Key[]; describe: (count: number, total: number) => string; clean: (total: number) => string })
   /** Rows whose key has no match in the referenced table. */
   | (Base & { type: 'orphans'; parent: CatalogTable; keys: string[]; parentKeys: string[]; matchFull: boolean })
+  /** Pairs of rows an exclusion constraint would refuse together. */
+  | (Base & { type: 'exclusion'; keys: Array<Key & { operator: string }>; where: string | undefined })
   /** Values of a column that the new type refuses. */
   | (Base & { type: 'cast'; column: string; source: string; target: string; targetLabel: string; maxLength: number | undefined; textSource: boolean })
   /** A statement the pre-checks see but do not query (NOT VALID, a column of this statement). */
@@ -113,14 +141,37 @@ async function checksOf(statement: ParsedStatement, catalog: Catalog): Promise<C
     const table = liveTable(catalog, stmt.relation);
     if (!table) return [];
     const cmds = (stmt.cmds ?? []).flatMap((c) => ('AlterTableCmd' in c ? [c.AlterTableCmd] : []));
-    // PostgreSQL runs an ALTER TABLE's type changes before its new constraints, whatever their order.
-    const retyped = new Set(cmds.filter((c) => c.subtype === 'AT_AlterColumnType' && c.name).map((c) => c.name!));
+    const context: Context = {
+      table,
+      catalog,
+      // PostgreSQL runs an ALTER TABLE's type changes before its new constraints, whatever their order.
+      retyped: new Set(cmds.filter((c) => c.subtype === 'AT_AlterColumnType' && c.name).map((c) => c.name!)),
+      added: new Map(),
+    };
+    for (const cmd of cmds) {
+      const def = cmd.def;
+      if (cmd.subtype !== 'AT_AddColumn' || !def || !('ColumnDef' in def) || !def.ColumnDef.colname) continue;
+      const value = await addedValue(def.ColumnDef);
+      if (value) context.added.set(def.ColumnDef.colname, value);
+    }
     const checks: Check[] = [];
-    for (const cmd of cmds) checks.push(...(await commandChecks(cmd, table, catalog, retyped)));
+    for (const cmd of cmds) checks.push(...(await commandChecks(cmd, context)));
     return checks;
   }
   return [];
 }
+
+/** What the checks of one ALTER TABLE know of it. */
+interface Context {
+  table: CatalogTable;
+  catalog: Catalog;
+  /** Columns whose type this statement changes. */
+  retyped: ReadonlySet<string>;
+  /** Columns this statement adds: the value each existing row gets (SQL), or `sequence` for a serial or identity column. */
+  added: Map<string, AddedValue>;
+}
+
+type AddedValue = { sql: string; sequence?: never } | { sequence: true; sql?: never };
 
 function liveTable(catalog: Catalog, relation: RangeVar | undefined): CatalogTable | undefined {
   if (!relation?.relname) return undefined;
@@ -136,15 +187,10 @@ async function indexChecks(stmt: IndexStmt, catalog: Catalog): Promise<Check[]> 
   const columns: string[] = [];
   for (const param of stmt.indexParams ?? []) {
     if (!('IndexElem' in param)) continue;
-    const elem = param.IndexElem;
-    const collate = elem.collation?.length ? ` collate ${elem.collation.map((n) => ident(stringOf(n))).join('.')}` : '';
-    if (elem.name) {
-      keys.push({ sql: `${ident(elem.name)}${collate}`, label: elem.name, column: true });
-      columns.push(elem.name);
-    } else if (elem.expr) {
-      keys.push({ sql: `(${await deparse(elem.expr)})${collate}`, label: await deparse(elem.expr, { pretty: false }), column: false });
-      columns.push(...columnRefs(elem.expr));
-    }
+    const key = await keyOf(param.IndexElem);
+    if (!key) continue;
+    keys.push(key);
+    columns.push(...key.reads);
   }
   if (keys.length === 0) return [];
   if (stmt.whereClause) columns.push(...columnRefs(stmt.whereClause));
@@ -168,77 +214,113 @@ async function indexChecks(stmt: IndexStmt, catalog: Catalog): Promise<Check[]> 
   ];
 }
 
-async function commandChecks(cmd: AlterTableCmd, table: CatalogTable, catalog: Catalog, retyped: ReadonlySet<string>): Promise<Check[]> {
-  const touched = (columns: string[]) => columns.find((c) => retyped.has(c));
-  const absent = (columns: string[]) => columns.find((c) => !table.columns.some((col) => col.name === c));
-  const guard = (rule: string, subject: string, columns: string[], check: () => Promise<Check[]> | Check[]): Promise<Check[]> | Check[] => {
-    const missing = absent(columns);
-    if (missing !== undefined) return [noteMissing(rule, table, subject, missing)];
-    const retypedColumn = touched(columns);
-    return Promise.resolve(check()).then((checks) =>
-      retypedColumn === undefined ? checks : checks.map((c) => ({ ...c, uncertain: c.uncertain ?? `this statement also changes the type of ${retypedColumn}` })),
-    );
-  };
+/** An index element (a column or an expression, with its collation) as a key, and the columns it reads. */
+async function keyOf(elem: IndexElem): Promise<(Key & { reads: string[] }) | undefined> {
+  const collate = elem.collation?.length ? ` collate ${elem.collation.map((n) => ident(stringOf(n))).join('.')}` : '';
+  if (elem.name) return { sql: `${ident(elem.name)}${collate}`, label: elem.name, column: true, reads: [elem.name] };
+  if (elem.expr) return { sql: `(${await deparse(elem.expr)})${collate}`, label: await deparse(elem.expr, { pretty: false }), column: false, reads: columnRefs(elem.expr) };
+  return undefined;
+}
+
+/**
+ * The checks of one ALTER TABLE command, each through `guard`: a check that reads a column
+ * the live table lacks is a note, one that reads a column this statement retypes is
+ * uncertain, and one that reads a column this statement adds runs over the table with that
+ * column's value beside each row.
+ */
+async function commandChecks(cmd: AlterTableCmd, context: Context): Promise<Check[]> {
+  const { table } = context;
   switch (cmd.subtype) {
     case 'AT_SetNotNull': {
       const column = cmd.name;
       if (!column) return [];
       const subject = `${table.name}.${column}`;
-      return guard('not-null-nulls', subject, [column], () => [
-        {
-          type: 'rows',
-          rule: 'not-null-nulls',
-          kind: 'nulls',
-          table,
-          subject,
-          condition: `${ident(column)} is null`,
-          examples: [],
-          describe: (count, total) => `${subject}: ${plural(count, 'NULL value')} (of ${fmt(total)} rows): SET NOT NULL will fail`,
-          clean: (total) => `${subject}: no NULL values (checked ${fmt(total)} rows)`,
-          hint: `fill the NULLs first (UPDATE … SET ${column} = … WHERE ${column} IS NULL in an earlier migration), or keep the column nullable`,
-        },
-      ]);
+      return guard(context, 'not-null-nulls', subject, [column], () => [nullsCheck(table, column, subject, 'not-null-nulls', 'SET NOT NULL')]);
     }
     case 'AT_AddConstraint': {
       const def = cmd.def;
       if (!def || !('Constraint' in def)) return [];
-      return constraintChecks(def.Constraint, table, catalog, guard, false);
+      return constraintChecks(def.Constraint, context, false);
     }
     case 'AT_ValidateConstraint': {
       const existing = table.constraints.find((c) => c.name === cmd.name);
       if (!existing || (existing.type !== 'f' && existing.type !== 'c')) return [];
       const constraint = await constraintOfDefinition(existing.definition);
-      return constraint ? constraintChecks(constraint, table, catalog, guard, true) : [];
+      return constraint ? constraintChecks(constraint, context, true) : [];
     }
     case 'AT_AddColumn': {
       const def = cmd.def;
       if (!def || !('ColumnDef' in def)) return [];
-      return addColumnChecks(def.ColumnDef, table);
+      return addColumnChecks(def.ColumnDef, context);
     }
     case 'AT_AlterColumnType': {
       const def = cmd.def;
       if (!cmd.name || !def || !('ColumnDef' in def) || !def.ColumnDef.typeName) return [];
-      return castChecks(cmd.name, def.ColumnDef, table, absent);
+      return castChecks(cmd.name, def.ColumnDef, context);
     }
     default:
       return [];
   }
 }
 
-type Guard = (rule: string, subject: string, columns: string[], check: () => Promise<Check[]> | Check[]) => Promise<Check[]> | Check[];
+async function guard(context: Context, rule: string, subject: string, columns: string[], make: () => Promise<Check[]> | Check[]): Promise<Check[]> {
+  const { table, added, retyped } = context;
+  const missing = columns.find((c) => !added.has(c) && !table.columns.some((col) => col.name === c));
+  if (missing !== undefined) return [noteMissing(rule, table, subject, missing)];
+  const fromSequence = columns.find((c) => added.get(c)?.sequence);
+  if (fromSequence !== undefined) {
+    return [note(rule, table, subject, 'warning', `${subject}: reads ${fromSequence}, filled from a sequence by this statement: not checked read-only`)];
+  }
+  const uses = [...new Set(columns.filter((c) => added.has(c)))];
+  const retypedColumn = columns.find((c) => retyped.has(c));
+  const checks = await make();
+  return checks.map((c) => ({
+    ...c,
+    ...(uses.length > 0 && c.type !== 'note' ? { relation: `(select t.*, ${uses.map((u) => `${added.get(u)!.sql} as ${ident(u)}`).join(', ')} from ${from(table)} t)` } : {}),
+    ...(retypedColumn !== undefined ? { uncertain: c.uncertain ?? `this statement also changes the type of ${retypedColumn}` } : {}),
+  }));
+}
 
-/** pg_get_constraintdef's text back to a Constraint node, through the parser. */
-async function constraintOfDefinition(definition: string): Promise<Constraint | undefined> {
+function nullsCheck(table: CatalogTable, columns: string | string[], subject: string, rule: string, what: string): Check {
+  const list = Array.isArray(columns) ? columns : [columns];
+  return {
+    type: 'rows',
+    rule,
+    kind: 'nulls',
+    table,
+    subject,
+    condition: list.map((c) => `${ident(c)} is null`).join(' or '),
+    examples: [],
+    describe: (count, total) => `${subject}: ${plural(count, list.length > 1 ? 'row with a NULL' : 'NULL value')} (of ${fmt(total)} rows): ${what} will fail`,
+    clean: (total) => `${subject}: no NULL values (checked ${fmt(total)} rows)`,
+    hint:
+      list.length > 1
+        ? 'fill the NULLs first (an UPDATE in an earlier migration)'
+        : `fill the NULLs first (UPDATE … SET ${list[0]} = … WHERE ${list[0]} IS NULL in an earlier migration), or keep the column nullable`,
+  };
+}
+
+/** pg_get_constraintdef's text (or pg_get_indexdef's) back to its node, through the parser. */
+async function parseOne(sql: string): Promise<Node | undefined> {
   const { parse } = await libpgQuery();
-  const tree = (await parse(`alter table t add ${definition}`)) as { stmts?: Array<{ stmt: Node }> };
-  const stmt = tree.stmts?.[0]?.stmt;
+  try {
+    const tree = (await parse(sql)) as { stmts?: Array<{ stmt: Node }> };
+    return tree.stmts?.[0]?.stmt;
+  } catch {
+    return undefined;
+  }
+}
+
+async function constraintOfDefinition(definition: string): Promise<Constraint | undefined> {
+  const stmt = await parseOne(`alter table t add ${definition}`);
   if (!stmt || !('AlterTableStmt' in stmt)) return undefined;
   const cmd = stmt.AlterTableStmt.cmds?.[0];
   const def = cmd && 'AlterTableCmd' in cmd ? cmd.AlterTableCmd.def : undefined;
   return def && 'Constraint' in def ? def.Constraint : undefined;
 }
 
-async function constraintChecks(constraint: Constraint, table: CatalogTable, catalog: Catalog, guard: Guard, validating: boolean): Promise<Check[]> {
+async function constraintChecks(constraint: Constraint, context: Context, validating: boolean): Promise<Check[]> {
+  const { table, catalog } = context;
   const keysOf = (nodes: Node[] | undefined) => (nodes ?? []).map(stringOf);
   // NOT VALID: the parser sets skip_validation (and leaves initially_valid unset).
   const notValid = !validating && (constraint.skip_validation === true || constraint.initially_valid !== true);
@@ -247,12 +329,19 @@ async function constraintChecks(constraint: Constraint, table: CatalogTable, cat
     case 'CONSTR_PRIMARY': {
       const primaryKey = constraint.contype === 'CONSTR_PRIMARY';
       const rule = primaryKey ? 'primary-key-violations' : 'unique-duplicates';
-      // USING INDEX: the index already holds the values unique; a primary key still needs them NOT NULL (checked by the rehearsal's schema and, rarely, here it is not).
-      if (constraint.indexname || !constraint.keys?.length) return [];
+      if (constraint.indexname) {
+        // USING INDEX: the unique index already holds the values unique; a primary key also makes its columns NOT NULL.
+        if (!primaryKey) return [];
+        const columns = await indexColumns(table, constraint.indexname);
+        if (!columns?.length) return [];
+        const subject = `${table.name} (${columns.join(', ')})`;
+        return guard(context, rule, subject, columns, () => [nullsCheck(table, columns, subject, rule, 'PRIMARY KEY USING INDEX')]);
+      }
+      if (!constraint.keys?.length) return [];
       const columns = keysOf(constraint.keys);
       const keys = columns.map((c) => ({ sql: ident(c), label: c, column: true }));
       const subject = subjectOf(table, keys);
-      return guard(rule, subject, columns, () => [
+      return guard(context, rule, subject, columns, () => [
         {
           type: 'unique',
           rule,
@@ -291,7 +380,7 @@ async function constraintChecks(constraint: Constraint, table: CatalogTable, cat
       const missingParent = parentKeys.find((c) => !parent.columns.some((col) => col.name === c));
       if (missingParent !== undefined) return [noteMissing('foreign-key-orphans', parent, `${parent.name}.${missingParent}`, missingParent)];
       const fullSubject = `${subject} → ${parent.name} (${parentKeys.join(', ')})`;
-      return guard('foreign-key-orphans', fullSubject, columns, () => [
+      return guard(context, 'foreign-key-orphans', fullSubject, columns, () => [
         {
           type: 'orphans',
           rule: 'foreign-key-orphans',
@@ -314,7 +403,7 @@ async function constraintChecks(constraint: Constraint, table: CatalogTable, cat
       }
       const columns = [...new Set(columnRefs(constraint.raw_expr))];
       const expression = await deparse(constraint.raw_expr);
-      return guard('check-violations', subject, columns, () => [
+      return guard(context, 'check-violations', subject, columns, () => [
         {
           type: 'rows',
           rule: 'check-violations',
@@ -330,48 +419,84 @@ async function constraintChecks(constraint: Constraint, table: CatalogTable, cat
         },
       ]);
     }
+    case 'CONSTR_EXCLUSION': {
+      const keys: Array<Key & { operator: string }> = [];
+      const columns: string[] = [];
+      for (const item of constraint.exclusions ?? []) {
+        const pair = 'List' in item ? (item.List.items ?? []) : [];
+        const elem = pair[0] && 'IndexElem' in pair[0] ? pair[0].IndexElem : undefined;
+        const operator = pair[1] && 'List' in pair[1] ? (pair[1].List.items ?? []).map(stringOf) : [];
+        const key = elem ? await keyOf(elem) : undefined;
+        if (!key || operator.length === 0) return [];
+        keys.push({ ...key, operator: operator.length === 1 ? operator[0]! : `operator(${operator.slice(0, -1).map(ident).join('.')}.${operator[operator.length - 1]})` });
+        columns.push(...key.reads);
+      }
+      if (keys.length === 0) return [];
+      const where = constraint.where_clause ? await deparse(constraint.where_clause) : undefined;
+      if (constraint.where_clause) columns.push(...columnRefs(constraint.where_clause));
+      const subject = `${table.name} EXCLUDE (${keys.map((k) => `${k.label} WITH ${k.operator}`).join(', ')})`;
+      return guard(context, 'exclusion-violations', subject, columns, () => [
+        { type: 'exclusion', rule: 'exclusion-violations', table, subject, keys, where, hint: 'resolve the conflicting rows first (a data migration before this one)' },
+      ]);
+    }
     default:
       return [];
   }
 }
 
+/** An existing index's columns, from its definition through the parser. */
+async function indexColumns(table: CatalogTable, name: string): Promise<string[] | undefined> {
+  const index = table.indexes.find((i) => i.name === name);
+  const stmt = index ? await parseOne(index.definition) : undefined;
+  if (!stmt || !('IndexStmt' in stmt)) return undefined;
+  return (stmt.IndexStmt.indexParams ?? []).flatMap((p) => ('IndexElem' in p && p.IndexElem.name ? [p.IndexElem.name] : []));
+}
+
+/** The value every existing row gets in a column ADD COLUMN adds: its default or generated expression, or NULL; `sequence` when a sequence fills it. */
+async function addedValue(column: ColumnDef): Promise<AddedValue | undefined> {
+  if (!column.typeName) return undefined;
+  const constraints = (column.constraints ?? []).flatMap((c) => ('Constraint' in c ? [c.Constraint] : []));
+  const typeName = typeNameOf(column.typeName).toLowerCase();
+  const fromSequence =
+    ['serial', 'serial4', 'bigserial', 'serial8', 'smallserial', 'serial2'].includes(typeName) ||
+    constraints.some((c) => c.contype === 'CONSTR_IDENTITY') ||
+    constraints.some((c) => c.contype === 'CONSTR_DEFAULT' && c.raw_expr && callsFunction(c.raw_expr, 'nextval'));
+  if (fromSequence) return { sequence: true };
+  const type = await deparse({ TypeName: column.typeName });
+  const valueNode = constraints.find((c) => (c.contype === 'CONSTR_DEFAULT' || c.contype === 'CONSTR_GENERATED') && c.raw_expr)?.raw_expr;
+  return { sql: valueNode ? `(${await deparse(valueNode)})::${type}` : `null::${type}` };
+}
+
 /**
  * ADD COLUMN: every existing row gets the column's value (its default, its generated
- * expression, NULL), so NOT NULL, UNIQUE and PRIMARY KEY on it are questions about
- * that value over the table's rows.
+ * expression, NULL), so NOT NULL, UNIQUE, PRIMARY KEY, CHECK and REFERENCES on it are
+ * questions about that value over the table's rows. A column a sequence fills is distinct
+ * and never NULL.
  */
-async function addColumnChecks(column: ColumnDef, table: CatalogTable): Promise<Check[]> {
+async function addColumnChecks(column: ColumnDef, context: Context): Promise<Check[]> {
+  const { table } = context;
   const name = column.colname;
-  if (!name || !column.typeName) return [];
+  const value = name ? context.added.get(name) : undefined;
+  if (!name || !column.typeName || !value || value.sequence) return [];
   const constraints = (column.constraints ?? []).flatMap((c) => ('Constraint' in c ? [c.Constraint] : []));
   const has = (type: Constraint['contype']) => constraints.some((c) => c.contype === type);
-  const typeName = typeNameOf(column.typeName);
-  const fromSequence =
-    ['serial', 'serial4', 'bigserial', 'serial8', 'smallserial', 'serial2'].includes(typeName.toLowerCase()) ||
-    has('CONSTR_IDENTITY') ||
-    constraints.some((c) => c.contype === 'CONSTR_DEFAULT' && c.raw_expr && callsFunction(c.raw_expr, 'nextval'));
-  // Values from a sequence are distinct and never NULL.
-  if (fromSequence) return [];
-  const valueNode = constraints.find((c) => (c.contype === 'CONSTR_DEFAULT' || c.contype === 'CONSTR_GENERATED') && c.raw_expr)?.raw_expr;
   const type = await deparse({ TypeName: column.typeName });
-  const value = valueNode ? `(${await deparse(valueNode)})::${type}` : undefined;
+  const hasValue = constraints.some((c) => (c.contype === 'CONSTR_DEFAULT' || c.contype === 'CONSTR_GENERATED') && c.raw_expr);
   const subject = `${table.name}.${name}`;
   const notNull = has('CONSTR_NOTNULL') || column.is_not_null === true;
   const primaryKey = has('CONSTR_PRIMARY');
   const unique = constraints.find((c) => c.contype === 'CONSTR_UNIQUE');
   const checks: Check[] = [];
-  // A domain's own default fills the column when it has none.
-  const domainDefault = `coalesce((select t.typdefault is not null from pg_type t where t.oid = to_regtype(${literal(type)})), false)`;
   if (primaryKey || unique) {
     const nullsNotDistinct = unique?.nulls_not_distinct === true;
     // With no default every row holds NULL: distinct for UNIQUE; only a primary key or NULLS NOT DISTINCT fails.
-    if (value !== undefined || primaryKey || nullsNotDistinct) {
+    if (hasValue || primaryKey || nullsNotDistinct) {
       checks.push({
         type: 'unique',
         rule: primaryKey ? 'primary-key-violations' : 'unique-duplicates',
         table,
         subject,
-        keys: [{ sql: value ?? `null::${type}`, label: name, column: true }],
+        keys: [{ sql: value.sql, label: name, column: true }],
         where: undefined,
         nullsNotDistinct,
         primaryKey,
@@ -380,29 +505,37 @@ async function addColumnChecks(column: ColumnDef, table: CatalogTable): Promise<
     }
   }
   if (notNull && !primaryKey) {
-    const condition = value === undefined ? `not ${domainDefault}` : `${value} is null`;
+    // A domain's own default fills the column when it has none.
+    const domainDefault = `coalesce((select t.typdefault is not null from pg_type t where t.oid = to_regtype(${literal(type)})), false)`;
     checks.push({
       type: 'rows',
       rule: 'required-column-on-rows',
       kind: 'rows',
       table,
       subject,
-      condition,
+      condition: hasValue ? `${value.sql} is null` : `not ${domainDefault}`,
       examples: [],
       describe: (count) =>
-        value === undefined
-          ? `${subject}: ADD COLUMN … NOT NULL without a default fails on the table's ${plural(count, 'existing row')}`
-          : `${subject}: its default is NULL for ${plural(count, 'existing row')}: NOT NULL fails`,
+        hasValue
+          ? `${subject}: its default is NULL for ${plural(count, 'existing row')}: NOT NULL fails`
+          : `${subject}: ADD COLUMN … NOT NULL without a default fails on the table's ${plural(count, 'existing row')}`,
       clean: (total) => (total === 0 ? `${subject}: NOT NULL without a default: the table is empty now` : `${subject}: NOT NULL: every existing row gets a value (checked ${fmt(total)} rows)`),
       hint: 'add a DEFAULT, or add the column nullable, backfill it, then SET NOT NULL',
     });
   }
+  // Its CHECK and, when rows get a value, its REFERENCES: over the rows with the new value beside them.
+  for (const constraint of constraints) {
+    if (constraint.contype === 'CONSTR_CHECK') checks.push(...(await constraintChecks(constraint, context, false)));
+    if (constraint.contype === 'CONSTR_FOREIGN' && hasValue) {
+      checks.push(...(await constraintChecks({ ...constraint, fk_attrs: [{ String: { sval: name } }] }, context, false)));
+    }
+  }
   return checks;
 }
 
-async function castChecks(column: string, def: ColumnDef, table: CatalogTable, absent: (columns: string[]) => string | undefined): Promise<Check[]> {
+async function castChecks(column: string, def: ColumnDef, context: Context): Promise<Check[]> {
+  const { table } = context;
   const subject = `${table.name}.${column}`;
-  if (absent([column]) !== undefined) return [noteMissing('cast-failures', table, subject, column)];
   const typeName = def.typeName!;
   const target = await deparse({ TypeName: typeName });
   const targetLabel = await deparse({ TypeName: typeName }, { pretty: false });
@@ -413,10 +546,9 @@ async function castChecks(column: string, def: ColumnDef, table: CatalogTable, a
   const maxLength = (base === 'varchar' || base === 'bpchar') && !typeName.arrayBounds?.length && typeof length === 'number' ? length : undefined;
   const using = def.raw_default;
   const liveType = table.columns.find((c) => c.name === column)?.type ?? '';
-  const usingColumns = using ? columnRefs(using) : [];
-  const missing = absent(usingColumns);
-  if (missing !== undefined) return [noteMissing('cast-failures', table, subject, missing)];
-  return [
+  const reads = [column, ...(using ? columnRefs(using) : [])];
+  // Retyping is this check's own business: only the columns the live table lacks matter here.
+  return guard({ ...context, retyped: new Set() }, 'cast-failures', subject, reads, async () => [
     {
       type: 'cast',
       rule: 'cast-failures',
@@ -430,7 +562,7 @@ async function castChecks(column: string, def: ColumnDef, table: CatalogTable, a
       textSource: !using && (liveType === 'text' || liveType.startsWith('character')),
       hint: using ? 'fix the values first, or make the USING expression handle them' : 'fix the values first, or give a USING expression that converts (or rejects) them',
     },
-  ];
+  ]);
 }
 
 function note(rule: string, table: CatalogTable, subject: string, severity: Severity, message: string): Check {
@@ -534,11 +666,18 @@ async function runCheck(run: Reader, check: Check, options: RunOptions): Promise
       return orphansCheck(run, check, options);
     case 'cast':
       return castCheck(run, check, options);
+    case 'exclusion':
+      return exclusionCheck(run, check, options);
   }
 }
 
 function from(table: CatalogTable): string {
   return `${ident(table.schema)}.${ident(table.table)}`;
+}
+
+/** What a check reads, with an alias: its table, or the table with the values of the columns the statement adds. */
+function source(check: Check, alias = 't'): string {
+  return `${check.relation ?? from(check.table)} as ${alias}`;
 }
 
 async function uniqueCheck(run: Reader, check: Extract<Check, { type: 'unique' }>, options: RunOptions): Promise<Finding> {
@@ -548,7 +687,7 @@ async function uniqueCheck(run: Reader, check: Extract<Check, { type: 'unique' }
   const duplicate = check.nullsNotDistinct && !check.primaryKey ? 'n > 1' : `n > 1 and ${allPresent}`;
   const sql = `with g as materialized (
       select ${check.keys.map((k, i) => `${k.sql} as ${names[i]}`).join(', ')}, count(*) as n
-        from ${from(check.table)}${check.where ? ` where ${check.where}` : ''}
+        from ${source(check)}${check.where ? ` where ${check.where}` : ''}
        group by ${names.map((_, i) => i + 1).join(', ')}
     )
     select coalesce(sum(n), 0)::float8 as total,
@@ -581,14 +720,18 @@ async function uniqueCheck(run: Reader, check: Extract<Check, { type: 'unique' }
   return finding(check, count, { kind, count, examples }, message, options);
 }
 
-async function rowsCheck(run: Reader, check: Extract<Check, { type: 'rows' }>, options: RunOptions): Promise<Finding> {
-  const answer = await run(`select count(*)::float8 as total, (count(*) filter (where ${check.condition}))::float8 as count from ${from(check.table)}`);
+type RowsCheck = Extract<Check, { type: 'rows' }>;
+
+async function rowsCheck(run: Reader, check: RowsCheck, options: RunOptions): Promise<Finding> {
+  const answer = await run(`select count(*)::float8 as total, (count(*) filter (where ${check.condition}))::float8 as count from ${source(check)}`);
   if (!answer.ok) return failed(check, check.kind, answer, options);
-  const total = Number(answer.rows[0]!.total);
-  const count = Number(answer.rows[0]!.count);
+  return rowsFinding(run, check, Number(answer.rows[0]!.total), Number(answer.rows[0]!.count), options);
+}
+
+async function rowsFinding(run: Reader, check: RowsCheck, total: number, count: number, options: RunOptions): Promise<Finding> {
   let examples: string[] = [];
   if (count > 0 && check.examples.length > 0) {
-    const sample = await run(`select json_build_array(${check.examples.map((k) => `${k.sql}::text`).join(', ')}) as key from ${from(check.table)} where ${check.condition} limit ${EXAMPLES}`);
+    const sample = await run(`select json_build_array(${check.examples.map((k) => `${k.sql}::text`).join(', ')}) as key from ${source(check)} where ${check.condition} limit ${EXAMPLES}`);
     if (sample.ok) {
       examples = sample.rows.map((r) =>
         (r.key as Array<string | null>)
@@ -612,7 +755,7 @@ async function orphansCheck(run: Reader, check: Extract<Check, { type: 'orphans'
   const violates = check.matchFull ? `not (${check.keys.map((k) => `${c(k)} is null`).join(' and ')}) and (${anyNull} or ${missing})` : `${allPresent} and ${missing}`;
   const sql = `with o as materialized (
       select ${check.keys.map((k, i) => `${c(k)} as ${names[i]}`).join(', ')}, count(*) as n
-        from ${from(check.table)} c where ${violates}
+        from ${source(check, 'c')} where ${violates}
        group by ${names.map((_, i) => i + 1).join(', ')}
     )
     select count(*)::float8 as groups, coalesce(sum(n), 0)::float8 as rows,
@@ -631,6 +774,29 @@ async function orphansCheck(run: Reader, check: Extract<Check, { type: 'orphans'
   return finding(check, rows, { kind: 'orphans', count: rows, examples }, message, options);
 }
 
+/** Pairs of rows that the exclusion constraint's operators all match: a self-join, bounded by the statement timeout. */
+async function exclusionCheck(run: Reader, check: Extract<Check, { type: 'exclusion' }>, options: RunOptions): Promise<Finding> {
+  const names = check.keys.map((_, i) => `k${i + 1}`);
+  const conflict = check.keys.map((k, i) => `a.${names[i]} ${k.operator} b.${names[i]}`).join(' and ');
+  const keysOf = (alias: string) => `json_build_array(${names.map((k) => `${alias}.${k}::text`).join(', ')})`;
+  const answer = await run(`with r as materialized (
+      select row_number() over () as r, ${check.keys.map((k, i) => `${k.sql} as ${names[i]}`).join(', ')} from ${source(check)}${check.where ? ` where ${check.where}` : ''}
+    )
+    select (select count(*) from r)::float8 as total, count(*)::float8 as pairs,
+           (select json_agg(json_build_array(x, y)) from (select ${keysOf('a')} as x, ${keysOf('b')} as y from r a join r b on a.r < b.r and ${conflict} limit ${EXAMPLES}) e) as examples
+      from r a join r b on a.r < b.r and ${conflict}`);
+  if (!answer.ok) return failed(check, 'exclusion-violations', answer, options);
+  const row = answer.rows[0]!;
+  const total = Number(row.total);
+  const pairs = Number(row.pairs);
+  const examples = ((row.examples as Array<[Array<string | null>, Array<string | null>]> | null) ?? []).map(([a, b]) => `${showKey(a, options.showValues)} / ${showKey(b, options.showValues)}`);
+  const message =
+    pairs === 0
+      ? `${check.subject}: no conflicting rows (checked ${fmt(total)} rows)`
+      : `${check.subject}: ${plural(pairs, 'conflicting pair')} of rows${examples.length ? `; e.g. ${examples.join(', ')}` : ''}`;
+  return finding(check, pairs, { kind: 'exclusion-violations', count: pairs, examples }, message, options);
+}
+
 /**
  * A type change: on PostgreSQL 16+ over a text column, `pg_input_is_valid` counts the
  * values the new type refuses; otherwise the cast runs over the column and the first
@@ -643,7 +809,7 @@ async function castCheck(run: Reader, check: Extract<Check, { type: 'cast' }>, o
   const bad = exact ? `(${check.source} is not null and not pg_input_is_valid(${check.source}::text, ${literal(check.target)})) or ${tooLong}` : tooLong;
   // count(cast) evaluates the cast on every row; an error stops at the first bad value.
   const answer = await run(
-    `select count(*)::float8 as total, (count(*) filter (where ${bad}))::float8 as bad${exact ? '' : `, count((${check.source})::${check.target})::float8 as cast`} from ${from(check.table)}`,
+    `select count(*)::float8 as total, (count(*) filter (where ${bad}))::float8 as bad${exact ? '' : `, count((${check.source})::${check.target})::float8 as cast`} from ${source(check)}`,
   );
   const into = `${check.targetLabel}`;
   if (!answer.ok) {
@@ -659,7 +825,7 @@ async function castCheck(run: Reader, check: Extract<Check, { type: 'cast' }>, o
   const count = Number(answer.rows[0]!.bad);
   let examples: string[] = [];
   if (count > 0) {
-    const sample = await run(`select (${check.source})::text as v from ${from(check.table)} where ${bad} limit ${EXAMPLES}`);
+    const sample = await run(`select (${check.source})::text as v from ${source(check)} where ${bad} limit ${EXAMPLES}`);
     if (sample.ok) examples = sample.rows.map((r) => showValue(r.v as string | null, options.showValues));
   }
   const what = check.maxLength !== undefined && !exact ? `longer than ${check.maxLength} characters` : `that cannot become ${into}`;
@@ -693,7 +859,7 @@ function failed(check: Check, kind: string, answer: Extract<Answer, { ok: false 
       ? 'the table is locked by another session right now'
       : answer.code === '25006'
         ? 'the check cannot be evaluated read-only'
-        : `the check could not run (${answer.code}: ${options.showValues || !answer.code.startsWith('22') ? answer.message : reasonOf(answer.code)})`;
+        : `the check could not run (${answer.code}: ${options.showValues || answer.code.startsWith('42') ? answer.message : reasonOf(answer.code)})`;
   return {
     rule: check.rule,
     severity: 'warning',
@@ -713,16 +879,22 @@ const REASONS: Record<string, string> = {
   '22023': 'invalid value',
 };
 
-/** A data error's kind without the message, which may quote the user's data. */
+/** An error's kind without its message, which may quote the user's data (only class 42, a missing object or bad SQL, is shown as it is). */
 function reasonOf(code: string): string {
-  return REASONS[code] ?? `data error ${code}`;
+  return REASONS[code] ?? (code.startsWith('22') ? `data error ${code}` : `error ${code}`);
 }
 
-/** The value a data error quotes (`invalid input syntax for type integer: "abc"`), if it quotes one. */
+/**
+ * The value a data error quotes, if it quotes one: `invalid input syntax for type integer: "abc"`,
+ * `invalid input value for enum "Mood": "abc"`, `value "99999999999" is out of range for type integer`.
+ */
 function quotedIn(message: string): string | undefined {
-  const first = message.indexOf('"');
-  const last = message.lastIndexOf('"');
-  return first >= 0 && last > first ? message.slice(first + 1, last) : undefined;
+  if (message.endsWith('"')) {
+    const at = message.indexOf(': "');
+    return at >= 0 ? message.slice(at + 3, -1) : undefined;
+  }
+  const range = message.lastIndexOf('" is out of range');
+  return message.startsWith('value "') && range > 6 ? message.slice(7, range) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import type { MigrationRuns } from '../guard/adapter.js';
 import type {
   AlterDomainStmt,
   AlterEnumStmt,
@@ -61,13 +62,7 @@ export interface RuleContext {
   };
 }
 
-/**
- * How a migrate tool runs a migration's statements: `wrapped` in one transaction it opens
- * (Knex by default, Drizzle), as one `script` sent at once (Prisma: several statements make
- * an implicit transaction, an explicit BEGIN / COMMIT is honoured), or `autocommit`, one by
- * one (psql -f under `lifeboat run`, Knex with `transaction: false`).
- */
-export type MigrationRuns = 'wrapped' | 'script' | 'autocommit';
+export type { MigrationRuns };
 
 interface Hit {
   message: string;
