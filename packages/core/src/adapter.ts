@@ -3,7 +3,7 @@
 // database and knows its subcommands; the rest is here.
 
 // What the guard asks of an adapter, and what `lifeboat <tool>` hands it.
-export type { CaptureResult, CliAdapter, CliAdapterInput, MigrationAdapter, MigrationRun, MigrationSql, MigrationStatus, PreparedCommand, RunOutcome } from './guard/adapter.js';
+export type { AppliedTime, CaptureResult, CliAdapter, CliAdapterInput, MigrationAdapter, MigrationRun, MigrationSql, MigrationStatus, PreparedCommand, RunOutcome } from './guard/adapter.js';
 export { type CheckResult, judged, passed } from './checks/result.js';
 
 // SQL against the tool's migration table.
