@@ -1,6 +1,7 @@
 import { type DeployReport, holderText } from '../guard/deploy.js';
 import { OUTCOMES } from '../guard/outcome.js';
 import type { AppWrites } from '../recovery/app-writes.js';
+import { planSummary, printPlan } from './plan-report.js';
 import { formatBytes, formatCount, formatDuration, type Output } from './output.js';
 
 /** The deploy in one screen: what ran, the checks with their figures, the snapshot, the timings. */
@@ -12,6 +13,11 @@ export function printDeployReport(out: Output, report: DeployReport): void {
   const destructive = report.outcome === 'destructive-applied' || report.outcome === 'destructive-failed';
   out.line('');
   out.line(`lifeboat: ${report.command} on "${report.database}": ${OUTCOMES[report.outcome].headline} (exit ${report.exitCode})`);
+  if (report.plan && (report.outcome === 'plan-blocked' || report.outcome === 'rehearsal-failed')) {
+    printPlan(out, report.plan);
+    out.line('  nothing was written: no snapshot, the tool did not run. Fix the migration or the data, or allow the finding (plan.allow, -- lifeboat:allow <rule>).');
+    return;
+  }
   if (report.outcome === 'nothing-pending') {
     out.line(`  no snapshot taken; Lifeboat's overhead over the bare command: ${formatDuration(whole - t.migrateMs)}`);
     return;
@@ -22,6 +28,7 @@ export function printDeployReport(out: Output, report: DeployReport): void {
     const migrated = report.migrated ?? [];
     out.line(`  migrations  ${report.pending.length} pending, ${migrated.length} applied${migrated.length > 0 ? `: ${migrated.join(', ')}` : ''}`);
   }
+  if (report.plan) out.line(`  plan        ${planSummary(report.plan)}`);
   if (report.tool.exitCode !== 0) out.line(`  tool        ${report.tool.error ?? `exited with code ${report.tool.exitCode}`}`);
   if (report.tool.cause) out.line(`  cause       ${report.tool.cause}`);
   printLocks(out, report);

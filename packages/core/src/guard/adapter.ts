@@ -34,12 +34,24 @@ export interface MigrationAdapter {
    */
   pendingSql?(pending: string[]): Promise<MigrationSql[]>;
   /**
-   * For a tool whose SQL is code (Knex): run the pending migrations against another
-   * database (a schema-only rehearsal copy: never the live one) and record what each sent,
-   * in order. A migration that fails ends the capture with the server's error.
+   * For a tool whose SQL is code (Knex): run the pending migrations, one at a time and in
+   * order, against another database (a schema-only rehearsal copy: never the live one; its
+   * migration table is empty, so `pending` says which to run) and record what each sent.
+   * A migration that fails ends the capture with the server's error.
    */
-  captureSql?(databaseUrl: string): Promise<CaptureResult>;
+  captureSql?(databaseUrl: string, pending: string[]): Promise<CaptureResult>;
+  /** How the tool runs the pending migrations' statements: for the plan's transaction rules, and a rehearsal that runs them as the tool would. */
+  runs?: MigrationRuns;
 }
+
+/**
+ * How a migrate tool runs the statements of the pending migrations: `wrapped` in one
+ * transaction it opens (Knex by default, Drizzle: every pending migration in one), each
+ * migration as one `script` sent at once (Prisma: several statements make an implicit
+ * transaction, an explicit BEGIN / COMMIT is honoured), or `autocommit`, one by one (psql -f,
+ * Knex with `transaction: false`).
+ */
+export type MigrationRuns = 'wrapped' | 'script' | 'autocommit';
 
 /** A migration's SQL: one string that may hold several statements. */
 export interface MigrationSql {
@@ -93,6 +105,8 @@ export interface RunOutcome {
 export interface CliAdapter {
   /** The word after `lifeboat`: "prisma", "knex", "drizzle-kit". */
   tool: string;
+  /** Its command that applies the pending migrations, for `lifeboat plan <tool>` and `lifeboat rehearse <tool>` without arguments: ["migrate", "deploy"]. */
+  migrateArgs: string[];
   /**
    * What the tool's own configuration in `cwd` names, read as the tool reads it when given
    * no arguments; undefined when the project has no configuration for this tool. Recovery

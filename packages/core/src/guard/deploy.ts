@@ -23,6 +23,8 @@ import { acquireDatabaseLock, type DatabaseLock } from './lock.js';
 import { gaveUpOnLock, type LockWait, nameRelations, sampleLockWaits } from './lock-waits.js';
 import { type DeployOutcome, exitCodeOf } from './outcome.js';
 import { type SessionSettings, sessionEnv, sessionReach, toolSessions } from './tool-sessions.js';
+import { makePlan } from '../plan/plan.js';
+import type { Plan } from '../plan/types.js';
 
 export type { DeployOutcome };
 
@@ -37,6 +39,8 @@ export interface DeployReport {
   tool: RunOutcome;
   /** Pending before the run (undefined without an adapter: `lifeboat run`). */
   pending: string[] | undefined;
+  /** `lifeboat plan` of the pending migrations, run before the snapshot (undefined: off, nothing pending, or a destructive command). */
+  plan?: Plan;
   /** Migrations recorded as applied by this run. */
   migrated: string[] | undefined;
   /** Migrations applied before this run and not after it (a destructive command's rollback or reset). */
@@ -60,6 +64,7 @@ export interface DeployReport {
   timings: {
     lockMs: number;
     pendingMs: number;
+    planMs: number;
     snapshotMs: number;
     migrateMs: number;
     checksMs: number;
@@ -113,7 +118,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
   const notice = options.onNotice ?? (() => {});
   const signal = options.signal ?? new AbortController().signal;
   const started = Date.now();
-  const timings = { lockMs: 0, pendingMs: 0, snapshotMs: 0, migrateMs: 0, checksMs: 0, restoreMs: 0, totalMs: 0 };
+  const timings = { lockMs: 0, pendingMs: 0, planMs: 0, snapshotMs: 0, migrateMs: 0, checksMs: 0, restoreMs: 0, totalMs: 0 };
   const report: DeployReport = {
     id: `deploy-${newSnapshotId(new Date(started))}`,
     outcome: 'applied',
@@ -165,6 +170,19 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     }
     if (report.pending && !options.destructive) notice(`${report.pending.length} pending: ${report.pending.join(', ')}`);
     if (signal.aborted) throw interrupted();
+
+    // Know before you deploy: the plan reads only, and a blocking finding refuses the deploy before anything is written.
+    if (settings.plan.enabled && adapter && !options.destructive) {
+      const planStart = Date.now();
+      report.plan = await planDeploy(options, report.pending ?? [], notice, signal);
+      timings.planMs = Date.now() - planStart;
+      if (signal.aborted) throw interrupted();
+      if (report.plan?.blocking) {
+        report.outcome = report.plan.rehearsal?.ran && !report.plan.rehearsal.ok ? 'rehearsal-failed' : 'plan-blocked';
+        report.exitCode = exitCodeOf(report.outcome, 0);
+        return await finish(report, store, started);
+      }
+    }
     if (settings.onFailure === 'rollback' && !options.destructive) {
       await assertCanRestore(lock);
       await assertCanDecryptAtRest(store);
@@ -328,9 +346,30 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
   }
 }
 
+/**
+ * The plan, on its own connection to the live database. A plan that cannot run (a bug, a
+ * catalog it cannot read) does not stop the deploy, which then guards the whole database as
+ * before: it says so.
+ */
+async function planDeploy(options: GuardedDeployOptions, pending: string[], notice: (message: string) => void, signal: AbortSignal): Promise<Plan | undefined> {
+  const { target, settings, adapter } = options;
+  try {
+    const plan = await withClient(target, target.database, (client) => makePlan(client, { target, settings: settings.plan, adapter, pending, onNotice: notice, signal }));
+    const counts = { error: 0, warning: 0 };
+    for (const m of plan.migrations) for (const s of m.statements) for (const f of s.findings) if (f.severity !== 'info' && !f.allowed) counts[f.severity]++;
+    notice(`plan: ${counts.error} error, ${counts.warning} warning${plan.rehearsal?.ran && plan.rehearsal.ok ? '; the schema-only rehearsal passed' : ''} (${plan.timings.totalMs} ms)`);
+    return plan;
+  } catch (error) {
+    if (error instanceof LifeboatError && error.code === 'INTERRUPTED') throw error;
+    notice(`the plan could not run (${error instanceof Error ? error.message : String(error)}); deploying with a snapshot of the whole database`);
+    return undefined;
+  }
+}
+
 async function finish(report: DeployReport, store: Store, started: number): Promise<DeployReport> {
   report.timings.totalMs = Date.now() - started;
-  if (report.outcome !== 'nothing-pending') {
+  // A deploy that changed nothing and took no snapshot leaves the store as it was.
+  if (report.outcome !== 'nothing-pending' && report.outcome !== 'plan-blocked' && report.outcome !== 'rehearsal-failed') {
     await appendJournal(store, { event: 'deploy', ...report }).catch(() => {});
   }
   return report;
