@@ -74,6 +74,8 @@ export interface Context {
   /** A database to drop at the end, whatever happens (clone snapshots are not named after the bench database). */
   track: (database: string) => void;
   fixtures: Fixtures;
+  /** Backends of the app's sessions (bench/cases/app-session.ts): connected throughout, never waited for. */
+  appPids?: Set<number>;
 }
 
 export function median(values: number[]): number {
@@ -141,7 +143,10 @@ export async function dropDatabase(ctx: { adminUrl: string }, name: string): Pro
 export async function settle(ctx: Context, databases: string[] = [ctx.database]): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const rows = await adminQuery<{ n: number }>(ctx, 'select count(*)::int as n from pg_stat_activity where datname = any($1) and pid <> pg_backend_pid()', [databases]);
+    const rows = await adminQuery<{ n: number }>(ctx, 'select count(*)::int as n from pg_stat_activity where datname = any($1) and pid <> pg_backend_pid() and pid <> all($2)', [
+      databases,
+      [...(ctx.appPids ?? [])],
+    ]);
     if (rows[0]!.n === 0 || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 50));
   }

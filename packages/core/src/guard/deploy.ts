@@ -83,6 +83,11 @@ export interface GuardedDeployOptions {
   progress?: StartProgress;
   /** Aborted on Ctrl-C / SIGTERM: the tool is stopped and the database restored. */
   signal?: AbortSignal;
+  /**
+   * The plan's at-risk set (schema.table), when it bounds the change: the snapshot and the
+   * checks count only these tables exactly, and read every other one's statistics.
+   */
+  atRisk?: { tables: string[] } | { unbounded: string };
 }
 
 /**
@@ -169,6 +174,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       reason: 'deploy',
       label: `before ${run.describe}`,
       countBudgetMs: settings.countBudgetMs,
+      ...(options.atRisk && 'tables' in options.atRisk && !options.destructive ? { atRisk: options.atRisk.tables } : {}),
       classes: settings.classes,
       dumpFormat: settings.dump.format,
       compression: settings.dump.compression,

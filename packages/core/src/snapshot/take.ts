@@ -4,7 +4,19 @@ import { connect, connectMaintenance, withClient } from '../db/connect.js';
 import { dropDatabase } from '../db/databases.js';
 import { classOf } from '../config/classes.js';
 import type { DataClass } from '../config/schema.js';
-import { type CountOptions, type DatabaseSettings, type DatabaseState, databaseSettings, listTables, readState, serverInfo, type ServerInfo, type TableInfo } from '../db/introspect.js';
+import {
+  type CountOptions,
+  type DatabaseSettings,
+  type DatabaseState,
+  databaseSettings,
+  listTables,
+  readState,
+  serverInfo,
+  type ServerInfo,
+  type TableInfo,
+  type TableStats,
+  tableStatistics,
+} from '../db/introspect.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { LifeboatError } from '../errors.js';
 import { findPgTool, type PgTool } from '../pg-tools/find.js';
@@ -39,6 +51,12 @@ export interface TakeSnapshotOptions {
   migrations?: string[];
   /** Time for exact row counts; tables left when it runs out are estimated (and labelled so). */
   countBudgetMs?: number;
+  /**
+   * The deploy's at-risk set (schema.table), when its plan bounds it: only these tables
+   * (and their partitions) are counted exactly, with their contents; every other table
+   * gets its statistics instead of a scan (checks in proportion). Undefined: all counted.
+   */
+  atRisk?: readonly string[];
   /** Data classes: the data of derived and ephemeral tables is left out unless `allData`. */
   classes?: Record<string, DataClass>;
   allData?: boolean;
@@ -131,7 +149,9 @@ async function snapshotWith(
           (tables) => excludedTables(options, tables),
           (excluded) => countOptions(options, excluded),
         );
-        taken = { files: [], state: cloned.state, bytes: cloned.bytes };
+        // A new database has no statistics of its own: the tables outside the set take the original's, read now.
+        const state = options.atRisk ? await withClient(target, target.database, async (client) => withStatistics(cloned.state, await tableStatistics(client))) : cloned.state;
+        taken = { files: [], state, bytes: cloned.bytes };
       } catch (error) {
         // Someone connected between our check and the copy: under auto, dump instead.
         const auto = options.strategy === undefined || options.strategy === 'auto';
@@ -282,11 +302,19 @@ function excludedTables(options: TakeSnapshotOptions, tables: TableInfo[]): Tabl
 }
 
 function countOptions(options: TakeSnapshotOptions, excluded: TableInfo[]): CountOptions {
+  const atRisk = options.atRisk ? new Set(options.atRisk) : undefined;
   return {
     contents: true,
     excludeData: new Set(excluded.map((t) => `${t.schema}.${t.name}`)),
+    // A partition is at risk with its partitioned table; a materialized view is never scanned for contents anyway.
+    ...(atRisk ? { statsOnly: (t: TableInfo) => !atRisk.has(`${t.schema}.${t.name}`) && !(t.parent && atRisk.has(t.parent)) } : {}),
     ...(options.countBudgetMs !== undefined ? { budgetMs: options.countBudgetMs } : {}),
   };
+}
+
+/** The statistics of `stats` on the tables of `state` that have some (matched by OID: a clone keeps its original's). */
+function withStatistics(state: DatabaseState, stats: Map<number, TableStats>): DatabaseState {
+  return { ...state, tables: state.tables.map((t) => (t.stats && t.oid !== undefined ? { ...t, stats: stats.get(t.oid) ?? t.stats } : t)) };
 }
 
 function buildManifest(input: {

@@ -19,6 +19,10 @@ const tableCount = z.object({
   values: z.array(z.number().int().nonnegative()).optional(),
   nonEmpty: z.array(z.number().int().nonnegative().nullable()).optional(),
   buckets: z.object({ key: z.array(z.string()), types: z.array(z.string()), hash: z.literal('pg-hash-64'), counts: z.array(z.number().int().nonnegative()) }).optional(),
+  /** Each column's type (with its collation), parallel to `columns`. */
+  types: z.array(z.string()).optional(),
+  /** Outside the deploy's at-risk set: not counted (`exact: false`); its statistics when the snapshot was taken (db/introspect.ts `TableStats`). */
+  stats: z.object({ inserted: z.number().int().nonnegative(), updated: z.number().int().nonnegative(), deleted: z.number().int().nonnegative(), live: z.number().int().nonnegative() }).optional(),
 });
 
 export const manifestSchema = z.object({
