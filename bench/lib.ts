@@ -106,11 +106,11 @@ export interface Timed {
  * Wall time of one whole command, process start included, with performance.now()
  * around execa. A command that fails is an error: its time means nothing.
  */
-export async function timed(file: string, args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Timed> {
+export async function timed(file: string, args: string[], options: { env?: Record<string, string>; cwd?: string; exitCode?: number } = {}): Promise<Timed> {
   const start = performance.now();
   const result = await execa(file, args, { env: options.env, cwd: options.cwd ?? repoRoot, reject: false, stdin: 'ignore', all: false });
   const ms = performance.now() - start;
-  if (result.exitCode !== 0) {
+  if (result.exitCode !== (options.exitCode ?? 0)) {
     const out = `${String(result.stderr).trim()}\n${String(result.stdout).trim().slice(0, 2000)}`.trim();
     throw new Error(`${file.split('/').pop()} ${args.join(' ')} exited with ${result.exitCode}: ${out.split('\n').slice(-12).join('\n')}`);
   }
@@ -118,8 +118,12 @@ export async function timed(file: string, args: string[], options: { env?: Recor
 }
 
 /** `lifeboat <args>` with the real CLI; DATABASE_URL is the benchmark database unless given. */
-export function lifeboat(ctx: Context, args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Timed> {
-  return timed(process.execPath, [cliPath, ...args], { env: { DATABASE_URL: ctx.url, ...options.env }, ...(options.cwd ? { cwd: options.cwd } : {}) });
+export function lifeboat(ctx: Context, args: string[], options: { env?: Record<string, string>; cwd?: string; exitCode?: number } = {}): Promise<Timed> {
+  return timed(process.execPath, [cliPath, ...args], {
+    env: { DATABASE_URL: ctx.url, ...options.env },
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.exitCode ? { exitCode: options.exitCode } : {}),
+  });
 }
 
 /** psql on the maintenance database, one process, each -c on its own. */

@@ -77,8 +77,9 @@ export function knex(project: KnexProject, args: string[]) {
   return timed(process.execPath, [knexCliPath, ...args], { env: project.env, cwd: project.dir });
 }
 
-export async function guarded(ctx: Context, project: KnexProject, store: string, flags: string[] = []) {
-  const result = await lifeboat(ctx, ['--json', '--store', store, ...flags, 'knex', 'migrate:latest'], { env: project.env, cwd: project.dir });
+/** `exitCode`: what the deploy must exit with (20 for a deploy rolled back). */
+export async function guarded(ctx: Context, project: KnexProject, store: string, flags: string[] = [], exitCode = 0) {
+  const result = await lifeboat(ctx, ['--json', '--store', store, ...flags, 'knex', 'migrate:latest'], { env: project.env, cwd: project.dir, exitCode });
   return { ms: result.ms, report: JSON.parse(result.stdout) as DeployReport };
 }
 

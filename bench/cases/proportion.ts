@@ -151,7 +151,7 @@ export async function rollbackOneTable(ctx: Context): Promise<CaseResult> {
         lifeboat: async (run) => {
           const store = join(ctx.work, `rollback-one-table-store-${run}`);
           const reader = startReader(ctx, 'users', users);
-          const { ms, report } = await guarded(ctx, project, store);
+          const { ms, report } = await guarded(ctx, project, store, [], 20).finally(() => reader.stop());
           const read = await reader.stop();
           if (report.outcome !== 'migration-failed-rolled-back') throw new Error(`rollback-one-table: expected the deploy rolled back, got ${report.outcome}`);
           if (report.snapshot?.cloneDatabase) ctx.track(report.snapshot.cloneDatabase);
