@@ -37,7 +37,9 @@ export function describeInterrupted(record: IntentRecord): InterruptedOperation 
       case 'checking':
         return ['after the migration, during its checks: the database holds the unchecked result', `restore ${snapshot}, the database as it was before the deploy`];
       case 'restoring':
-        return record.operation === 'deploy'
+        return record.operation === 'deploy' && record.staging === undefined
+          ? [`while rolling back in place to ${snapshot} (one transaction: nothing of it committed): the database holds the migration's result`, `roll back in place to ${snapshot} again`]
+          : record.operation === 'deploy'
           ? [`while rolling back (loading ${snapshot} into "${record.staging}"): the database holds the migration's result`, `drop "${record.staging}" and restore ${snapshot} again`]
           : record.operation === 'drill'
             ? [`during the drill: its scratch database "${record.staging}" is left`, `drop "${record.staging}"`]
