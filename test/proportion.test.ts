@@ -11,7 +11,8 @@ import { dataDigest, databases, pgEnv, query, schemaDump } from './support/db.js
  * snapshot and the checks compare only those tables exactly. Every other table is read by
  * its statistics: its writes are the app's, reported and never a failure, and a change to
  * its columns is a failed check that names it (the plan's analysis missed something).
- * The at-risk set is given as the lead's plan phase gives it (GuardedDeployOptions.atRisk).
+ * The at-risk set is given as the plan phase gives it (GuardedDeployOptions.scope), with a
+ * full snapshot: a scoped one holds the same counts (test/scoped.test.ts).
  */
 describe('checks in proportion to the at-risk set', () => {
   const dbs = databases();
@@ -34,7 +35,15 @@ describe('checks in proportion to the at-risk set', () => {
       const psql = commandRun('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-f', file], { env: pgEnv(db.url) });
       // The app writes while the migration runs: after it, on connections of its own, before the checks.
       const run: MigrationRun = app ? { describe: psql.describe, run: async (options) => ((outcome) => app().then(() => outcome))(await psql.run(options)) } : psql;
-      return guardedDeploy({ target: parseDatabaseUrl(db.url), store: openStore(settings.store), settings, run, atRisk: { tables: atRisk }, output: 'stderr' });
+      return guardedDeploy({
+        target: parseDatabaseUrl(db.url),
+        store: openStore(settings.store),
+        settings,
+        run,
+        // The plan's scope as the plan phase fills it in; a full snapshot (not scoped), so the rollback is a restore.
+        scope: { atRisk: { tables: atRisk }, inPlace: 'this test takes a full snapshot' },
+        output: 'stderr',
+      });
     };
     const manifestOf = async (report: DeployReport): Promise<Manifest> => JSON.parse(await readFile(join(settings.store, 'snapshots', report.snapshot!.id, 'manifest.json'), 'utf8')) as Manifest;
     return { db, deploy, manifestOf };

@@ -15,8 +15,8 @@ export interface KnexProject {
   addMigration(name: string, up: string, options?: { transaction?: boolean; down?: string }): Promise<void>;
   /** `lifeboat [flags] knex <args>` in the project, with --json. */
   lifeboat(args: string[], flags?: string[]): Promise<CliResult>;
-  /** `lifeboat <args>` in the project (a recovery command), with the same environment. */
-  run(args: string[]): Promise<CliResult>;
+  /** `lifeboat <args>` in the project (a recovery command), with the same environment and `extraEnv` (a failpoint). */
+  run(args: string[], extraEnv?: Record<string, string>): Promise<CliResult>;
   remove(): Promise<void>;
 }
 
@@ -25,9 +25,9 @@ export async function makeKnexProject(databaseUrl: string | undefined): Promise<
   const dir = await createKnexProject(join(repoRoot, 'test/.tmp'));
   // vitest sets NODE_ENV=test; a user's shell runs the knexfile's development environment.
   const env = { DATABASE_URL: databaseUrl, NODE_ENV: 'development' };
-  const run = async (args: string[]): Promise<CliResult> => {
-    const result = await execa(process.execPath, [cliPath, ...args], { cwd: dir, env, reject: false, stdin: 'ignore' });
-    return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+  const run = async (args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> => {
+    const result = await execa(process.execPath, [cliPath, ...args], { cwd: dir, env: { ...env, ...extraEnv }, reject: false, stdin: 'ignore' });
+    return { exitCode: result.exitCode ?? -1, signal: result.signal, stdout: String(result.stdout), stderr: String(result.stderr) };
   };
   return {
     dir,

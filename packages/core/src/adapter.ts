@@ -10,6 +10,7 @@ export { type CheckResult, judged, passed } from './checks/result.js';
 export { ident, literal, qualifiedName } from './db/sql.js';
 export { tableExists } from './db/table-exists.js';
 export { type Rehearsal, type RehearsalStep, rehearse } from './db/rehearse.js';
+export { serverErrorText } from './db/server-error.js';
 
 // The project's own tool, its flags and its configuration files.
 export { findProjectTool, type ProjectTool, projectPackage, type ToolPackage } from './kit/project-tool.js';

@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import type { CliAdapter, PreparedCommand } from '@lifeboat/core/adapter';
 import type { Knex } from 'knex';
 import { knexMigrations, type ListMigrations } from './adapter.js';
+import { type CreateKnex, knexCapture } from './capture.js';
 import { listFromFiles } from './migration-files.js';
 import { knexToolDatabase, resolveKnexDatabase } from './database.js';
 import { findKnex, findKnexfile, loadKnexConfig, nearestKnexfile, readCliOptions } from './knexfile.js';
@@ -44,18 +45,19 @@ export const cliAdapter: CliAdapter = {
     const directory = (Array.isArray(dirs) ? dirs : [dirs]).map((d) => (isAbsolute(d) ? d : resolve(options.cwd, d)));
     migrations.directory = directory;
     const config: Knex.Config = { ...knexConfig, connection: database.url, migrations };
+    const load = async () => ((await import(pathToFileURL(knex.module!).href)) as { default: CreateKnex }).default;
     const directories = { ...migrations, directory };
     // With a connection (the deploy's pending read, the checks): the files and the table, without loading knex.
     const list: ListMigrations = async (client) => {
       if (client) return listFromFiles(directories, client);
-      const { default: createKnex } = (await import(pathToFileURL(knex.module!).href)) as { default: (c: Knex.Config) => Knex };
-      const instance = createKnex({ ...config, pool: { min: 0, max: 1 } });
+      const instance = (await load())({ ...config, pool: { min: 0, max: 1 } });
       try {
         return await instance.migrate.list();
       } finally {
         await instance.destroy();
       }
     };
-    return { mode: MIGRATE.has(subcommand) ? 'migrate' : 'destructive', database, adapter: knexMigrations(list, migrations), run: run(knexEnv) };
+    const adapter = { ...knexMigrations(list, migrations), captureSql: knexCapture(load, config) };
+    return { mode: MIGRATE.has(subcommand) ? 'migrate' : 'destructive', database, adapter, run: run(knexEnv) };
   },
 };

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { LifeboatError } from '../errors.js';
-import { ident } from './sql.js';
+import type { DatabaseSettings } from './introspect.js';
+import { ident, literal } from './sql.js';
 
 /**
  * Whole-database operations, run from a maintenance connection (never from a
@@ -68,5 +69,29 @@ export async function withUnsealed<T>(client: pg.Client, name: string, fn: () =>
     return await fn();
   } finally {
     await setAllowConnections(client, name, false).catch(() => {});
+  }
+}
+
+/**
+ * An empty database (from template0) with another's encoding and locale: a restore's
+ * staging database, a rehearsal's scratch. Where this server lacks the locale, the
+ * server's default is used and `notice` says so.
+ */
+export async function createEmptyLike(client: pg.Client, name: string, db: Omit<DatabaseSettings, 'owner'>, owner: string | undefined, notice?: (message: string) => void): Promise<void> {
+  const ownerSql = owner ? ` owner ${ident(owner)}` : '';
+  const libc = ` lc_collate ${literal(db.collate)} lc_ctype ${literal(db.ctype)}`;
+  const locale =
+    db.localeProvider === 'i' && db.icuLocale
+      ? ` locale_provider icu icu_locale ${literal(db.icuLocale)}${libc}`
+      : db.localeProvider === 'b' && db.icuLocale
+        ? ` locale_provider builtin builtin_locale ${literal(db.icuLocale)}${libc}`
+        : libc;
+  try {
+    await client.query(`create database ${ident(name)} template template0 encoding ${literal(db.encoding)}${locale}${ownerSql}`);
+  } catch (error) {
+    // Another server may lack the original's locale: use the server's defaults and say so.
+    if ((error as { code?: string }).code !== '22023' && (error as { code?: string }).code !== '42704') throw error;
+    notice?.(`locale ${db.collate} is not available on this server; using the server's default locale`);
+    await client.query(`create database ${ident(name)} template template0 encoding ${literal(db.encoding)}${ownerSql}`);
   }
 }

@@ -386,7 +386,7 @@ export async function notValidConstraints(client: pg.Client): Promise<string[]> 
  * A canonical, name-based listing of the schema (no OIDs, no physical column
  * numbers, no owners), so that a database restored elsewhere fingerprints the same.
  */
-const FINGERPRINT_SQL = `
+export const FINGERPRINT_SQL = `
 select kind, ident, def from (
   select 'schema' as kind, n.nspname::text as ident, '' as def
     from pg_namespace n where ${USER_SCHEMAS}

@@ -33,11 +33,19 @@ export interface MigrationAdapter {
    */
   pendingSql?(pending: string[]): Promise<MigrationSql[]>;
   /**
-   * For a tool whose SQL is code (Knex): run the pending migrations against another
-   * database (a schema-only rehearsal copy: never the live one) and record what each sent,
-   * in order. A migration that fails ends the capture with the server's error.
+   * For a tool whose SQL is code (Knex): run the pending migrations, one at a time and in
+   * order, against another database (a schema-only rehearsal copy: never the live one; its
+   * migration table is empty, so `pending` says which to run) and record what each sent.
+   * A migration that fails ends the capture with the server's error.
    */
-  captureSql?(databaseUrl: string): Promise<CaptureResult>;
+  captureSql?(databaseUrl: string, pending: string[]): Promise<CaptureResult>;
+  /**
+   * How the tool sends the SQL of `pendingSql`, for a schema-only rehearsal that runs it as
+   * the tool would: each migration's script as one multi-statement query outside a
+   * transaction block (Prisma, the default), or every pending statement in one
+   * transaction (Drizzle's migrator).
+   */
+  sqlRunsAs?: 'script-per-migration' | 'one-transaction';
 }
 
 /** A migration's SQL: one string that may hold several statements. */

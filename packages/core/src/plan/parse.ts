@@ -128,9 +128,12 @@ function lineAt(bytes: Buffer, offset: number): number {
 type Deparser = typeof import('pgsql-deparser');
 let deparserLoaded: Promise<Deparser> | undefined;
 
-/** A node of a parse tree back to SQL (pgsql-deparser), for the pre-checks' queries. */
-export async function deparse(node: unknown): Promise<string> {
+/**
+ * A node of a parse tree back to SQL (pgsql-deparser), for the pre-checks' queries.
+ * `pretty: false` gives one line (for messages); the deparser's default is pretty-printed.
+ */
+export async function deparse(node: unknown, options: { pretty?: boolean } = {}): Promise<string> {
   deparserLoaded ??= import('pgsql-deparser');
   const { deparse: run } = await deparserLoaded;
-  return run(node as never);
+  return run(node as never, options);
 }

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { loadKeys, requireKeys } from '../crypto/age.js';
 import { connectMaintenance, withClient } from '../db/connect.js';
-import { canCreateDatabases, copyDatabase, databaseExists, dropDatabase } from '../db/databases.js';
+import { canCreateDatabases, copyDatabase, createEmptyLike, databaseExists, dropDatabase } from '../db/databases.js';
 import { compareStates, readState, serverInfo } from '../db/introspect.js';
-import { fitIdentifier, ident, literal } from '../db/sql.js';
+import { fitIdentifier, ident } from '../db/sql.js';
 import { childEnv, type DatabaseTarget } from '../db/target.js';
 import { LifeboatError } from '../errors.js';
 import { failpoint } from '../failpoint.js';
@@ -19,6 +19,7 @@ import { snapshotDir, type Store } from '../store/store.js';
 import { type DecryptedArchive, decryptArchive } from '../snapshot/decrypted.js';
 import { corruptError, verifySnapshot } from '../snapshot/verify.js';
 import { DUMP_DIR, DUMP_FILE } from '../strategies/dump.js';
+import { refuseScoped } from '../strategies/scoped.js';
 import type { Intent } from '../store/intent.js';
 import { allowsConnections, swapDatabases } from './swap.js';
 
@@ -75,6 +76,7 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
   const onProgress = options.onProgress ?? noProgress;
   const started = Date.now();
   const finalName = options.to ?? target.database;
+  refuseScoped(manifest, options.to === undefined ? 'restored as the whole database' : 'restored into a database of its own (a drill or --to)');
 
   onProgress({ phase: 'checking the snapshot' });
   // Checksums only (the manifest, a dump's files): the restore reads the data next, and bad data fails into a dropped staging copy.
@@ -123,7 +125,7 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
         onProgress({ phase: 'decrypting the snapshot' });
         decrypted = await decryptArchive(store, manifest);
       }
-      await createLike(maintenance, staging, manifest, owner, options.onNotice);
+      await createEmptyLike(maintenance, staging, manifest.database, owner, options.onNotice);
       stagingCreated = true;
       await loadArchive(options, staging, tool, onProgress, decrypted?.dir ?? snapshotDir(store, manifest.id));
       await decrypted?.dispose();
@@ -192,27 +194,6 @@ async function usableOwner(client: pg.Client, owner: string): Promise<string | u
     .query<{ ok: boolean }>(`select exists(select 1 from pg_roles where rolname = $1) and pg_has_role(current_user, (select oid from pg_roles where rolname = $1), 'MEMBER') as ok`, [owner])
     .catch(() => ({ rows: [{ ok: false }] }));
   return rows[0]?.ok ? owner : undefined;
-}
-
-/** An empty database with the original's encoding and locale. */
-async function createLike(client: pg.Client, name: string, manifest: Manifest, owner: string | undefined, notice?: (m: string) => void): Promise<void> {
-  const db = manifest.database;
-  const ownerSql = owner ? ` owner ${ident(owner)}` : '';
-  const libc = ` lc_collate ${literal(db.collate)} lc_ctype ${literal(db.ctype)}`;
-  const locale =
-    db.localeProvider === 'i' && db.icuLocale
-      ? ` locale_provider icu icu_locale ${literal(db.icuLocale)}${libc}`
-      : db.localeProvider === 'b' && db.icuLocale
-        ? ` locale_provider builtin builtin_locale ${literal(db.icuLocale)}${libc}`
-        : libc;
-  try {
-    await client.query(`create database ${ident(name)} template template0 encoding ${literal(db.encoding)}${locale}${ownerSql}`);
-  } catch (error) {
-    // Another server may lack the original's locale: restore with the server's defaults and say so.
-    if ((error as { code?: string }).code !== '22023' && (error as { code?: string }).code !== '42704') throw error;
-    notice?.(`locale ${db.collate} is not available on this server; restoring with the server's default locale`);
-    await client.query(`create database ${ident(name)} template template0 encoding ${literal(db.encoding)}${ownerSql}`);
-  }
 }
 
 /** pg_restore from `dir`: the snapshot's folder, or the decrypted copy of an archive encrypted at rest. */

@@ -27,7 +27,8 @@ import { type Manifest, MANIFEST_FORMAT } from '../store/manifest.js';
 import { assertCanEncrypt } from '../crypto/age.js';
 import { encryptsAtRest } from '../store/location.js';
 import { beginSnapshot, ensureWritable, finishSnapshot, newSnapshotId, removeSnapshot, snapshotDir, type Store, updateMarker } from '../store/store.js';
-import { chooseStrategy, type StrategyChoice, type StrategyName } from '../strategies/choose.js';
+import { chooseScoped, chooseStrategy, type DeployScope, type StrategyChoice, type StrategyName } from '../strategies/choose.js';
+import { readScope, type Scope } from '../strategies/scoped.js';
 import { cloneDatabaseName, cloneSnapshot } from '../strategies/clone.js';
 import { type Compression, compressionArg, type DumpFormat, dumpDatabase, type SnapshotFile } from '../strategies/dump.js';
 import { LIFEBOAT_VERSION } from '../version.js';
@@ -51,16 +52,16 @@ export interface TakeSnapshotOptions {
   migrations?: string[];
   /** Time for exact row counts; tables left when it runs out are estimated (and labelled so). */
   countBudgetMs?: number;
-  /**
-   * The deploy's at-risk set (schema.table), when its plan bounds it: only these tables
-   * (and their partitions) are counted exactly, with their contents; every other table
-   * gets its statistics instead of a scan (checks in proportion). Undefined: all counted.
-   */
-  atRisk?: readonly string[];
   /** Data classes: the data of derived and ephemeral tables is left out unless `allData`. */
   classes?: Record<string, DataClass>;
   allData?: boolean;
   onProgress?: ProgressFn;
+  /**
+   * A deploy's plan: the data at risk and whether every statement reverts in place. With it,
+   * `auto` takes a scoped snapshot (the schema, and the data of the at-risk tables only) where
+   * it can, and `scoped` requires it.
+   */
+  scope?: DeployScope;
   /** Said to the user as it happens: which strategy and why, fall-backs. */
   onNotice?: (message: string) => void;
   signal?: AbortSignal;
@@ -87,7 +88,13 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Manife
   try {
     server = await serverInfo(probe);
     settings = (await databaseSettings(probe, target.database, server.major))!;
-    choice = encryptsAtRest(options.store) ? dumpForEncryption(options.strategy ?? 'auto') : await chooseStrategy(probe, target.database, options.strategy ?? 'auto');
+    const requested = options.strategy ?? 'auto';
+    const scoped = chooseScoped(requested, options.scope);
+    if ('choice' in scoped) choice = scoped.choice;
+    else {
+      choice = encryptsAtRest(options.store) ? dumpForEncryption(requested) : await chooseStrategy(probe, target.database, requested);
+      if (options.scope && scoped.fullBecause) choice = { ...choice, reason: `${choice.reason}; a full snapshot because ${scoped.fullBecause}` };
+    }
     if (options.store.encryption?.local) await assertCanEncrypt(options.store.encryption);
   } catch (error) {
     await probe.end().catch(() => {});
@@ -124,7 +131,7 @@ async function snapshotWith(
   const { target, store } = options;
   const { server, settings, startedAt, onProgress, notice } = context;
   let { choice } = context;
-  const tool = choice.strategy === 'dump' ? await findPgTool('pg_dump', server.major, server.version) : undefined;
+  const tool = choice.strategy !== 'clone' ? await findPgTool('pg_dump', server.major, server.version) : undefined;
   // An unsupported compression is refused, like an old client, before a byte is written.
   if (tool) compressionArg(options.compression ?? 'auto', tool);
   const id = options.id ?? newSnapshotId(startedAt);
@@ -150,7 +157,7 @@ async function snapshotWith(
           (excluded) => countOptions(options, excluded),
         );
         // A new database has no statistics of its own: the tables outside the set take the original's, read now.
-        const state = options.atRisk ? await withClient(target, target.database, async (client) => withStatistics(cloned.state, await tableStatistics(client))) : cloned.state;
+        const state = boundedSet(options) ? await withClient(target, target.database, async (client) => withStatistics(cloned.state, await tableStatistics(client))) : cloned.state;
         taken = { files: [], state, bytes: cloned.bytes };
       } catch (error) {
         // Someone connected between our check and the copy: under auto, dump instead.
@@ -163,7 +170,7 @@ async function snapshotWith(
         taken = await dumpWithState(options, dir, await findPgTool('pg_dump', server.major, server.version), onProgress, undefined);
       }
     } else {
-      taken = await dumpWithState(options, dir, tool!, onProgress, context.probe);
+      taken = await dumpWithState(options, dir, tool!, onProgress, context.probe, choice.strategy === 'scoped' ? scopedTables(options) : undefined);
     }
     const finishedAt = new Date();
     const manifest = buildManifest({ options, id, server, settings, choice, taken, cloneName, startedAt, finishedAt });
@@ -210,21 +217,30 @@ interface Taken {
   state: DatabaseState;
   bytes: number;
   dump?: NonNullable<Manifest['dump']>;
+  scope?: Scope;
+}
+
+/** The at-risk tables of a scoped snapshot (empty for a migration that only adds). */
+function scopedTables(options: TakeSnapshotOptions): string[] {
+  const atRisk = options.scope?.atRisk;
+  return atRisk && 'tables' in atRisk ? atRisk.tables : [];
 }
 
 /**
  * pg_dump inside an exported snapshot while the same transaction counts rows and
  * fingerprints the schema: both see exactly the data that is dumped, and run side by side.
  */
-async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: PgTool, onProgress: ProgressFn, open: pg.Client | undefined): Promise<Taken> {
+async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: PgTool, onProgress: ProgressFn, open: pg.Client | undefined, scoped?: string[]): Promise<Taken> {
   const reader: pg.Client = open ?? (await connect(options.target));
   try {
     await reader.query('begin isolation level repeatable read read only');
     const { rows } = await reader.query<{ id: string }>('select pg_export_snapshot() as id');
     const tables = await listTables(reader);
-    const excluded = excludedTables(options, tables);
+    // Scoped: the data of the at-risk tables only (a materialized view's "data" is a REFRESH, kept).
+    const excluded = scoped ? tables.filter((t) => t.kind !== 'matview' && !scoped.includes(`${t.schema}.${t.name}`)) : excludedTables(options, tables);
     const tablesTotal = tables.filter((t) => t.kind !== 'matview').length - excluded.length;
-    const format = await chooseFormat(reader, options);
+    // An in-place rollback selects entries of the archive: one custom-format file.
+    const format = scoped ? 'custom' : await chooseFormat(reader, options);
     const jobs = format === 'directory' ? (options.jobs ?? Math.max(1, availableParallelism())) : 1;
     const compression = options.compression ?? 'auto';
     const [files, state] = await Promise.all([
@@ -242,7 +258,7 @@ async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: Pg
         onProgress,
         signal: options.signal,
       }),
-      readState(reader, countOptions(options, excluded)),
+      readState(reader, countOptions(options, excluded)).then(async (read) => ({ ...read, ...(scoped ? { scope: await readScope(reader, scoped, tables) } : {}) })),
     ]);
     await reader.query('commit');
     return {
@@ -250,6 +266,7 @@ async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: Pg
       state,
       bytes: files.reduce((sum, f) => sum + f.bytes, 0),
       dump: { format, jobs, compression: compressionArg(compression, tool), tool: tool.name, toolVersion: tool.version },
+      ...(state.scope ? { scope: state.scope } : {}),
     };
   } catch (error) {
     // Ending the session, not a ROLLBACK: its count may be waiting on a lock, and a queued
@@ -301,8 +318,19 @@ function excludedTables(options: TakeSnapshotOptions, tables: TableInfo[]): Tabl
   return excluded;
 }
 
+/**
+ * Checks in proportion: the deploy's at-risk set (schema.table) when its plan bounds it,
+ * whatever the strategy. Only these tables (and their partitions) are counted exactly,
+ * with their contents; every other one gets its statistics instead of a scan.
+ */
+function boundedSet(options: TakeSnapshotOptions): string[] | undefined {
+  const atRisk = options.scope?.atRisk;
+  return atRisk && 'tables' in atRisk ? atRisk.tables : undefined;
+}
+
 function countOptions(options: TakeSnapshotOptions, excluded: TableInfo[]): CountOptions {
-  const atRisk = options.atRisk ? new Set(options.atRisk) : undefined;
+  const bounded = boundedSet(options);
+  const atRisk = bounded ? new Set(bounded) : undefined;
   return {
     contents: true,
     excludeData: new Set(excluded.map((t) => `${t.schema}.${t.name}`)),
@@ -347,6 +375,7 @@ function buildManifest(input: {
     strategyReason: input.choice.reason,
     ...(taken.dump ? { dump: taken.dump } : {}),
     ...(input.cloneName ? { clone: { database: input.cloneName } } : {}),
+    ...(taken.scope ? { scope: taken.scope } : {}),
     createdAt: input.startedAt.toISOString(),
     finishedAt: input.finishedAt.toISOString(),
     durationMs: input.finishedAt.getTime() - input.startedAt.getTime(),

@@ -12,7 +12,7 @@ import type { Store } from './location.js';
  * removes it when it ends, whatever the outcome. A record whose process is gone is an
  * interrupted operation: `lifeboat recover` reads it to finish or undo what was started.
  */
-export type OperationKind = 'deploy' | 'restore' | 'rollback' | 'undo' | 'prune' | 'drill';
+export type OperationKind = 'deploy' | 'restore' | 'rollback' | 'undo' | 'prune' | 'drill' | 'rehearsal';
 
 export type Phase =
   /** Holding the lock; nothing changed yet. */
@@ -46,7 +46,7 @@ export interface IntentRecord {
   deploy?: string;
   /** The snapshot being taken (deploy, safety copy) or restored. */
   snapshot?: string;
-  /** The database a restore loads into before the swap (or a drill's scratch database). */
+  /** The database a restore loads into before the swap (or a drill's or a rehearsal's scratch database). */
   staging?: string;
   /** The name the live database gets in the swap. */
   replaced?: string;
