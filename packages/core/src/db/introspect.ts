@@ -269,11 +269,12 @@ async function countEach(client: pg.Client, options: CountOptions): Promise<Tabl
       attnums: table.attnums,
       types: table.types,
     };
-    if (stats && statsOnly?.(table)) {
-      const seen = stats.get(table.oid) ?? { inserted: 0, updated: 0, deleted: 0, live: 0 };
+    // Outside the deploy's at-risk set: its statistics, never a scan.
+    const seen = stats && statsOnly?.(table) ? (stats.get(table.oid) ?? { inserted: 0, updated: 0, deleted: 0, live: 0 }) : undefined;
+    if (options.excludeData?.has(`${table.schema}.${table.name}`)) {
+      counted.set(table, { ...base, rows: 0, exact: true, dataExcluded: true, ...(seen ? { stats: seen } : {}) });
+    } else if (seen) {
       counted.set(table, { ...base, rows: table.estimate >= 0 ? Math.round(table.estimate) : seen.live, exact: false, stats: seen });
-    } else if (options.excludeData?.has(`${table.schema}.${table.name}`)) {
-      counted.set(table, { ...base, rows: 0, exact: true, dataExcluded: true });
     } else if (!table.populated) {
       counted.set(table, { ...base, rows: 0, exact: true });
     } else if (Date.now() > deadline) {
