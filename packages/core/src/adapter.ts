@@ -18,6 +18,8 @@ export { loadToolConfig, type ToolConfigOptions } from './kit/tool-config.js';
 export { importFile } from './config/import-file.js';
 export { flagValue } from './guard/tool-args.js';
 export { commandRun } from './guard/command-run.js';
+// The deploy's settings for the tool's sessions, for a hook to set on its own connections.
+export { applySession, type SessionConnection, type SessionSettings, setSession } from './guard/tool-sessions.js';
 
 // The one database rule, and telling two databases apart.
 export {

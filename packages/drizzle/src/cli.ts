@@ -16,6 +16,7 @@ const PASS_THROUGH = new Set(['generate', 'check', 'up', 'drop', 'introspect', '
  */
 export const cliAdapter: CliAdapter = {
   tool: 'drizzle-kit',
+  migrateArgs: ['migrate'],
   async configuredDatabase({ cwd, env }) {
     const file = defaultConfigFile(cwd);
     return file ? drizzleToolDatabase(await loadDrizzleConfig(file, cwd, env)) : undefined;

@@ -14,6 +14,8 @@ export function knexMigrations(list: ListMigrations, migrations: Knex.MigratorCo
   const lockTable = qualifiedName(schema, `${tableName}_lock`);
   return {
     name: 'knex',
+    // knex runs the pending migrations in one transaction, unless the config (or a migration) turns it off.
+    runs: migrations.disableTransactions ? 'autocommit' : 'wrapped',
     async status(client: pg.Client) {
       const [completed, pending] = await list(client);
       return { pending: pending.map(nameOf), applied: completed.map(nameOf) };

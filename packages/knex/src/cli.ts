@@ -23,6 +23,7 @@ const PASS_THROUGH = new Set(['init', 'migrate:make', 'migrate:status', 'migrate
  */
 export const cliAdapter: CliAdapter = {
   tool: 'knex',
+  migrateArgs: ['migrate:latest'],
   async configuredDatabase({ cwd, env }) {
     const options = readCliOptions([], cwd, env);
     const file = nearestKnexfile(options.cwd);

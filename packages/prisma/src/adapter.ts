@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { judged, type MigrationAdapter, qualifiedName, tableExists } from '@lifeboat/core/adapter';
 import type pg from 'pg';
 import { migrationFolders } from './project.js';
@@ -18,6 +20,8 @@ export function prismaMigrations(migrationsDir: string, schema = 'public'): Migr
   };
 
   return {
+    // How the tool sends the SQL: the plan's transaction rules and the schema-only rehearsal follow it.
+    runs: 'script',
     name: 'prisma',
     async status(client) {
       const done = await applied(client);
@@ -35,6 +39,14 @@ export function prismaMigrations(migrationsDir: string, schema = 'public'): Migr
       }
       for (const folder of folders) if (!done.has(folder)) problems.push(`${folder} is not applied`);
       return judged('migrations', `${done.size} applied of ${folders.length} migration folder(s) in ${table}`, problems);
+    },
+    async pendingSql(pending) {
+      return Promise.all(
+        pending.map(async (migration) => {
+          const file = join(migrationsDir, migration, 'migration.sql');
+          return { migration, sql: await readFile(file, 'utf8'), file };
+        }),
+      );
     },
   };
 }

@@ -21,6 +21,7 @@ const PASS_THROUGH = new Set(['', 'generate', 'validate', 'format', 'version', '
  */
 export const cliAdapter: CliAdapter = {
   tool: 'prisma',
+  migrateArgs: ['migrate', 'deploy'],
   async configuredDatabase({ cwd, env }) {
     const project = await projectIn(cwd);
     return project ? prismaToolDatabase(project, env) : undefined;

@@ -13,6 +13,7 @@ import { rollbackCommand } from './commands/rollback.js';
 import { runbookCommand } from './commands/runbook.js';
 import { statusCommand } from './commands/status.js';
 import { runCommand, toolCommand } from './commands/deploy.js';
+import { planCommand } from './commands/plan.js';
 import { listCommand } from './commands/list.js';
 import { pruneCommand } from './commands/prune.js';
 import { pushCommand } from './commands/push.js';
@@ -42,7 +43,9 @@ function withDeployOptions(command: Command): Command {
       ]),
     )
     .option('--no-rollback', "on failure, leave the database as the migration left it (the snapshot is kept); config: onFailure: 'keep'")
-    .option('--allow-data-loss', 'let data-preservation findings pass (dropped tables, lost rows, dropped columns)');
+    .option('--allow-data-loss', 'let data-preservation findings pass (dropped tables, lost rows, dropped columns)')
+    .option('--no-plan', 'deploy without `lifeboat plan` first (config: plan.enabled)')
+    .option('--show-values', "show the plan's pre-check example values unmasked");
 }
 
 const program = withDeployOptions(
@@ -68,6 +71,7 @@ const commands = [
     reapplyCommand(),
     drillCommand(),
     checkCommand(),
+    planCommand(),
     pruneCommand(),
     statusCommand(),
     classifyCommand(),

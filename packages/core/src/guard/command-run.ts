@@ -10,19 +10,20 @@ import type { MigrationRun, RunOutcome } from './adapter.js';
  * not the terminal: a group that is not in the foreground must not read it, and a guarded
  * migration has nothing to ask. Its stdout is the terminal when Lifeboat's is one (colours,
  * progress); otherwise it flows through Lifeboat, so a reader that goes away
- * (`lifeboat knex migrate:latest | head`) ends the output, never the migration.
- * Node's own `spawn`, not execa: this runs on every deploy, the no-op one included, and
- * execa's two dozen modules cost more to load than the whole pending read.
+ * (`lifeboat knex migrate:latest | head`) ends the output, never the migration. The run's
+ * `env` (the sessions' settings) goes over the command's own. Node's own `spawn`, not
+ * execa: this runs on every deploy, the no-op one included, and execa's two dozen modules
+ * cost more to load than the whole pending read.
  */
 export function commandRun(file: string, args: string[], options: { cwd?: string; env?: Record<string, string>; describe?: string } = {}): MigrationRun {
   const describe = options.describe ?? [file, ...args].map((a) => (/[\s"'$]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a)).join(' ');
   return {
     describe,
-    async run({ signal, output, onSpawn }): Promise<RunOutcome> {
+    async run({ signal, output, onSpawn, env }): Promise<RunOutcome> {
       const direct = output === 'inherit' && process.stdout.isTTY === true;
       const child = spawn(file, args, {
         cwd: options.cwd,
-        env: { ...process.env, ...options.env },
+        env: { ...process.env, ...options.env, ...env },
         stdio: ['ignore', direct ? 'inherit' : 'pipe', 'inherit'],
         detached: true,
       });

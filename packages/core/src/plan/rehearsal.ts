@@ -77,7 +77,7 @@ export async function rehearseSchemaOnly(options: SchemaRehearsalOptions): Promi
         return { skipped: `the migrations could not be run to capture their SQL: ${error instanceof Error ? error.message : String(error)}` } as const;
       }
     }
-    return runFiles(scratch.target, files!, adapter?.sqlRunsAs ?? 'script-per-migration');
+    return runFiles(scratch.target, files!, adapter?.runs === 'wrapped' ? 'one-transaction' : 'script-per-migration');
   });
   if (!run.ran) return { ran: false, why: `the schema-only rehearsal was skipped: ${run.why}` };
   const ms = Math.round(performance.now() - started);
