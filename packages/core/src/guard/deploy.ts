@@ -193,6 +193,8 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
         return await finish(report, store, started);
       }
     }
+    // The plan's at-risk set and in-place verdict: a scoped snapshot where it can be, and checks in proportion.
+    const scope = options.scope ?? (report.plan ? { atRisk: report.plan.atRisk, inPlace: report.plan.inPlace ?? 'the plan gave no in-place verdict' } : undefined);
     if (settings.onFailure === 'rollback' && !options.destructive) {
       await assertCanRestore(lock);
       await assertCanDecryptAtRest(store);
@@ -222,7 +224,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       compression: settings.dump.compression,
       ...(settings.dump.jobs ? { jobs: settings.dump.jobs } : {}),
       ...(appliedBefore ? { migrations: appliedBefore } : {}),
-      ...(options.scope && !options.destructive ? { scope: options.scope } : {}),
+      ...(scope && !options.destructive ? { scope } : {}),
       onNotice: notice,
       ...(snapshotProgress ? { onProgress: snapshotProgress.onProgress } : {}),
       signal,
