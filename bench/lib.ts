@@ -74,6 +74,8 @@ export interface Context {
   /** A database to drop at the end, whatever happens (clone snapshots are not named after the bench database). */
   track: (database: string) => void;
   fixtures: Fixtures;
+  /** Backends of the app's sessions (bench/cases/app-session.ts): connected throughout, never waited for. */
+  appPids?: Set<number>;
 }
 
 export function median(values: number[]): number {
@@ -104,11 +106,11 @@ export interface Timed {
  * Wall time of one whole command, process start included, with performance.now()
  * around execa. A command that fails is an error: its time means nothing.
  */
-export async function timed(file: string, args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Timed> {
+export async function timed(file: string, args: string[], options: { env?: Record<string, string>; cwd?: string; exitCode?: number } = {}): Promise<Timed> {
   const start = performance.now();
   const result = await execa(file, args, { env: options.env, cwd: options.cwd ?? repoRoot, reject: false, stdin: 'ignore', all: false });
   const ms = performance.now() - start;
-  if (result.exitCode !== 0) {
+  if (result.exitCode !== (options.exitCode ?? 0)) {
     const out = `${String(result.stderr).trim()}\n${String(result.stdout).trim().slice(0, 2000)}`.trim();
     throw new Error(`${file.split('/').pop()} ${args.join(' ')} exited with ${result.exitCode}: ${out.split('\n').slice(-12).join('\n')}`);
   }
@@ -116,8 +118,12 @@ export async function timed(file: string, args: string[], options: { env?: Recor
 }
 
 /** `lifeboat <args>` with the real CLI; DATABASE_URL is the benchmark database unless given. */
-export function lifeboat(ctx: Context, args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Timed> {
-  return timed(process.execPath, [cliPath, ...args], { env: { DATABASE_URL: ctx.url, ...options.env }, ...(options.cwd ? { cwd: options.cwd } : {}) });
+export function lifeboat(ctx: Context, args: string[], options: { env?: Record<string, string>; cwd?: string; exitCode?: number } = {}): Promise<Timed> {
+  return timed(process.execPath, [cliPath, ...args], {
+    env: { DATABASE_URL: ctx.url, ...options.env },
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.exitCode ? { exitCode: options.exitCode } : {}),
+  });
 }
 
 /** psql on the maintenance database, one process, each -c on its own. */
@@ -141,7 +147,10 @@ export async function dropDatabase(ctx: { adminUrl: string }, name: string): Pro
 export async function settle(ctx: Context, databases: string[] = [ctx.database]): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const rows = await adminQuery<{ n: number }>(ctx, 'select count(*)::int as n from pg_stat_activity where datname = any($1) and pid <> pg_backend_pid()', [databases]);
+    const rows = await adminQuery<{ n: number }>(ctx, 'select count(*)::int as n from pg_stat_activity where datname = any($1) and pid <> pg_backend_pid() and pid <> all($2)', [
+      databases,
+      [...(ctx.appPids ?? [])],
+    ]);
     if (rows[0]!.n === 0 || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 50));
   }

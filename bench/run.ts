@@ -17,6 +17,7 @@ import { execa } from 'execa';
 import { startEmbedded } from '../dev/embedded-postgres.js';
 import { deployNoop, deployOne, removeKnexProject } from './cases/deploy.js';
 import { floor } from './cases/floor.js';
+import { deployAdditive, deployOneTable, planOverhead, rollbackOneTable } from './cases/proportion.js';
 import { push, restoreRemote, stopRemoteFixture } from './cases/remote.js';
 import { restoreClone, restoreDump } from './cases/restore.js';
 import { snapshotClone, snapshotDump } from './cases/snapshot.js';
@@ -34,6 +35,10 @@ const CASES: Record<string, { run: (ctx: Context) => Promise<CaseResult>; rows: 
   'deploy-noop': { run: deployNoop, rows: ['deploy-noop'], default: true },
   'deploy-one': { run: (ctx) => deployOne(ctx), rows: ['deploy-one'], default: true },
   'deploy-one-dump': { run: (ctx) => deployOne(ctx, 'dump'), rows: ['deploy-one-dump'], default: false },
+  'deploy-additive': { run: deployAdditive, rows: ['deploy-additive'], default: true },
+  'deploy-one-table': { run: deployOneTable, rows: ['deploy-one-table'], default: true },
+  'rollback-one-table': { run: rollbackOneTable, rows: ['rollback-one-table', 'rollback-one-table:reader'], default: true },
+  plan: { run: planOverhead, rows: ['plan'], default: true },
   push: { run: push, rows: ['push', 'push-age'], default: true },
   'restore-remote': { run: restoreRemote, rows: ['restore-remote'], default: true },
 };

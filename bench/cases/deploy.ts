@@ -9,9 +9,10 @@ import type { DeployReport, Manifest } from '@lifeboat/core';
 import { chooseDatabase } from '@lifeboat/core/adapter';
 import pg from 'pg';
 import { createKnexProject } from '../../dev/knex-project.js';
+import { withAppSession } from './app-session.js';
 import { alternate, benchDir, type CaseResult, type Context, dropDatabase, formatMs, knexCliPath, lifeboat, median, medianOf, ratioRow, removeDir, type Row, type RunRecord, timed } from '../lib.js';
 
-interface KnexProject {
+export interface KnexProject {
   dir: string;
   env: Record<string, string>;
 }
@@ -55,7 +56,7 @@ exports.down = async (knex) => {
  * @lifeboat/knex from the repo's node_modules as from a user's project), with one
  * migration applied by knex itself.
  */
-async function knexProject(ctx: Context): Promise<KnexProject> {
+export async function knexProject(ctx: Context): Promise<KnexProject> {
   const existing = projects.get(ctx);
   if (existing) return existing;
   const dir = await createKnexProject(join(benchDir, '.tmp'));
@@ -72,26 +73,29 @@ export async function removeKnexProject(ctx: Context): Promise<void> {
   projects.delete(ctx);
 }
 
-function knex(project: KnexProject, args: string[]) {
+export function knex(project: KnexProject, args: string[]) {
   return timed(process.execPath, [knexCliPath, ...args], { env: project.env, cwd: project.dir });
 }
 
-async function guarded(ctx: Context, project: KnexProject, store: string, flags: string[] = []) {
-  const result = await lifeboat(ctx, ['--json', '--store', store, ...flags, 'knex', 'migrate:latest'], { env: project.env, cwd: project.dir });
+/** `exitCode`: what the deploy must exit with (20 for a deploy rolled back). */
+export async function guarded(ctx: Context, project: KnexProject, store: string, flags: string[] = [], exitCode = 0) {
+  const result = await lifeboat(ctx, ['--json', '--store', store, ...flags, 'knex', 'migrate:latest'], { env: project.env, cwd: project.dir, exitCode });
   return { ms: result.ms, report: JSON.parse(result.stdout) as DeployReport };
 }
 
 export async function deployNoop(ctx: Context): Promise<CaseResult> {
   const project = await knexProject(ctx);
   const store = join(ctx.work, 'deploy-noop-store');
-  const runs = await alternate(ctx, 'deploy-noop', {
-    lifeboat: async () => {
-      const { ms, report } = await guarded(ctx, project, store);
-      if (report.outcome !== 'nothing-pending') throw new Error(`deploy-noop: expected nothing pending, got ${report.outcome}`);
-      return { ms, detail: { ...report.timings } };
-    },
-    baseline: async () => ({ ms: (await knex(project, ['migrate:latest'])).ms }),
-  });
+  const runs = await withAppSession(ctx, () =>
+    alternate(ctx, 'deploy-noop', {
+      lifeboat: async () => {
+        const { ms, report } = await guarded(ctx, project, store);
+        if (report.outcome !== 'nothing-pending') throw new Error(`deploy-noop: expected nothing pending, got ${report.outcome}`);
+        return { ms, detail: { ...report.timings } };
+      },
+      baseline: async () => ({ ms: (await knex(project, ['migrate:latest'])).ms }),
+    }),
+  );
   await removeDir(store);
   const a = medianOf(runs, 'lifeboat');
   const b = medianOf(runs, 'baseline');
@@ -99,7 +103,7 @@ export async function deployNoop(ctx: Context): Promise<CaseResult> {
   const tool = medianOf(runs, 'lifeboat', (s) => s.detail?.migrateMs as number | undefined);
   const row: Row = {
     id: 'deploy-noop',
-    measured: 'lifeboat knex migrate:latest, nothing pending',
+    measured: 'lifeboat knex migrate:latest, nothing pending (app connected)',
     measuredMs: a,
     baseline: 'knex migrate:latest',
     baselineMs: b,

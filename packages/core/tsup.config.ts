@@ -6,4 +6,5 @@ export default defineConfig({
   target: 'node20',
   dts: { entry: { index: 'src/index.ts', adapter: 'src/adapter.ts' } },
   clean: true,
+  noExternal: ['zod'],
 });

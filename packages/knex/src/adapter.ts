@@ -2,8 +2,8 @@ import { judged, type MigrationAdapter, qualifiedName, tableExists } from '@life
 import type { Knex } from 'knex';
 import type pg from 'pg';
 
-/** knex's own view of the migrations: [completed, pending], as `knex.migrate.list()` returns it. */
-export type ListMigrations = () => Promise<[Array<{ name: string } | string>, Array<{ file: string } | string>]>;
+/** knex's own view of the migrations: [completed, pending], as `knex.migrate.list()` returns it (read on `client` where the lister can). */
+export type ListMigrations = (client?: pg.Client) => Promise<[Array<{ name: string } | string>, Array<{ file: string } | string>]>;
 
 const nameOf = (m: { name: string } | { file: string } | string) => (typeof m === 'string' ? m : 'name' in m ? m.name : m.file);
 
@@ -16,8 +16,8 @@ export function knexMigrations(list: ListMigrations, migrations: Knex.MigratorCo
     name: 'knex',
     // knex runs the pending migrations in one transaction, unless the config (or a migration) turns it off.
     runs: migrations.disableTransactions ? 'autocommit' : 'wrapped',
-    async status() {
-      const [completed, pending] = await list();
+    async status(client: pg.Client) {
+      const [completed, pending] = await list(client);
       return { pending: pending.map(nameOf), applied: completed.map(nameOf) };
     },
     async appliedTimes(client: pg.Client) {
@@ -28,7 +28,7 @@ export function knexMigrations(list: ListMigrations, migrations: Knex.MigratorCo
       return rows.map((r) => ({ migration: r.name, finishedAt: r.at }));
     },
     async checkBookkeeping(client: pg.Client) {
-      const [completed, pending] = await list();
+      const [completed, pending] = await list(client);
       const problems = pending.map((m) => `${nameOf(m)} is not applied`);
       if (await tableExists(client, lockTable)) {
         const { rows } = await client.query<{ locked: number }>(`select is_locked as locked from ${lockTable}`);

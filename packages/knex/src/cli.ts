@@ -4,6 +4,7 @@ import type { CliAdapter, PreparedCommand } from '@lifeboat/core/adapter';
 import type { Knex } from 'knex';
 import { knexMigrations, type ListMigrations } from './adapter.js';
 import { type CreateKnex, knexCapture } from './capture.js';
+import { listFromFiles } from './migration-files.js';
 import { knexToolDatabase, resolveKnexDatabase } from './database.js';
 import { findKnex, findKnexfile, loadKnexConfig, nearestKnexfile, readCliOptions } from './knexfile.js';
 
@@ -42,12 +43,16 @@ export const cliAdapter: CliAdapter = {
     // Migration folders are relative to the knexfile's folder, where the knex CLI runs.
     const migrations = { ...knexConfig.migrations };
     const dirs = migrations.directory ?? './migrations';
-    migrations.directory = (Array.isArray(dirs) ? dirs : [dirs]).map((d) => (isAbsolute(d) ? d : resolve(options.cwd, d)));
+    const directory = (Array.isArray(dirs) ? dirs : [dirs]).map((d) => (isAbsolute(d) ? d : resolve(options.cwd, d)));
+    migrations.directory = directory;
     const config: Knex.Config = { ...knexConfig, connection: database.url, migrations };
     const load = async () => ((await import(pathToFileURL(knex.module!).href)) as { default: CreateKnex }).default;
+    const directories = { ...migrations, directory };
+    // With a connection (the deploy's pending read, the checks): the files and the table, without loading knex.
     const listOn =
       (on: Knex.Config): ListMigrations =>
-      async () => {
+      async (client) => {
+        if (client) return listFromFiles(directories, client);
         const instance = (await load())({ ...on, pool: { min: 0, max: 1 } });
         try {
           return await instance.migrate.list();

@@ -46,9 +46,16 @@ export function printDeployReport(out: Output, report: DeployReport): void {
   });
   if (report.restore) {
     const p = report.restore.phases;
-    out.line(`  rollback    restored and verified (schema and row counts equal the snapshot's) in ${formatDuration(report.restore.durationMs)}`);
-    out.line(`              the database as the migration left it is kept as "${report.restore.replaced}"`);
-    out.line(`              load ${formatDuration(p.loadMs)}, verify ${formatDuration(p.verifyMs)}, swap ${formatDuration(p.swapMs)}`);
+    if ('inPlace' in report.restore) {
+      const done = report.restore.inPlace;
+      out.line(`  rollback    in place, in one transaction verified before it committed (schema fingerprint and row counts equal the snapshot's) in ${formatDuration(report.restore.durationMs)}`);
+      out.line(`              reloaded ${done.reloaded.length > 0 ? done.reloaded.join(', ') : 'no table'}; ${done.dropped.length} object(s) dropped, ${done.renamed.length} renamed back`);
+      out.line(`              load ${formatDuration(p.loadMs)}, verify ${formatDuration(p.verifyMs)}`);
+    } else {
+      out.line(`  rollback    restored and verified (schema and row counts equal the snapshot's) in ${formatDuration(report.restore.durationMs)}`);
+      out.line(`              the database as the migration left it is kept as "${report.restore.replaced}"`);
+      out.line(`              load ${formatDuration(p.loadMs)}, verify ${formatDuration(p.verifyMs)}, swap ${formatDuration(p.swapMs)}`);
+    }
   }
   if (report.appWrites) printAppWrites(out, report.appWrites);
   if (report.recovery) {

@@ -35,7 +35,14 @@ if (wantsDebug) setDebugSink((line) => writeTo(process.stderr, `debug: ${line}\n
 /** Options of a guarded deploy; before the tool's name (`lifeboat --no-rollback prisma migrate deploy`). */
 function withDeployOptions(command: Command): Command {
   return command
-    .addOption(new Option('--strategy <name>', 'snapshot strategy: auto, dump or clone (default: config, else auto)').choices(['auto', 'dump', 'clone']))
+    .addOption(
+      new Option('--strategy <name>', "snapshot strategy: auto, dump, clone or scoped (a deploy only: the schema and the at-risk tables' data) (default: config, else auto)").choices([
+        'auto',
+        'dump',
+        'clone',
+        'scoped',
+      ]),
+    )
     .option('--no-rollback', "on failure, leave the database as the migration left it (the snapshot is kept); config: onFailure: 'keep'")
     .option('--allow-data-loss', 'let data-preservation findings pass (dropped tables, lost rows, dropped columns)')
     .option('--no-plan', 'deploy without `lifeboat plan` first (config: plan.enabled)')

@@ -53,7 +53,7 @@ export const configSchema = z
     databaseUrl: z.string().optional(),
     /** The snapshot store folder, relative to the config file. Default `.lifeboat`. */
     store: z.string().optional(),
-    strategy: z.enum(['auto', 'dump', 'clone']).optional(),
+    strategy: z.enum(['auto', 'dump', 'clone', 'scoped']).optional(),
     /** The dump strategy's pg_dump settings. */
     dump: z
       .object({

@@ -10,7 +10,10 @@ import type { LifeboatConfig } from './schema.js';
 const KEYS: { [K in keyof Required<LifeboatConfig>]: (defaults: Settings, dir: string) => [comment: string, line: string] } = {
   databaseUrl: () => ['The database (none by default); --database-url wins over it. Keep passwords in the environment, not in this file.', '// databaseUrl: process.env.APP_DATABASE_URL,'],
   store: (d, dir) => ['The snapshot store folder, relative to this file (.gitignore keeps it out of git).', `store: ${literal(relative(dir, d.store))},`],
-  strategy: (d) => ["How snapshots are taken: 'auto' (chooses and says why), 'dump' (pg_dump) or 'clone' (a copy on the same server).", `strategy: ${literal(d.strategy)},`],
+  strategy: (d) => [
+    "How snapshots are taken: 'auto' (chooses and says why), 'dump' (pg_dump), 'clone' (a copy on the same server) or 'scoped' (a deploy's: the schema and the data its plan puts at risk, rolled back in place).",
+    `strategy: ${literal(d.strategy)},`,
+  ],
   dump: (d) => [
     "pg_dump for dumps: format 'auto' | 'custom' | 'directory', compression 'auto' | 'none' | 'lz4' | 'zstd' | 'gzip:N', jobs (default: by size and cores).",
     `dump: { format: ${literal(d.dump.format)}, compression: ${literal(d.dump.compression)} },`,

@@ -64,6 +64,27 @@ export interface TableCount {
   nonEmpty?: Array<number | null>;
   /** Rows per primary-key hash bucket; absent for a table without a primary key. */
   buckets?: RowBuckets;
+  /** Each column's type (`format_type`, with `collate X` when not the default), parallel to `columns`. */
+  types?: string[];
+  /**
+   * Outside a deploy's at-risk set: the table was not counted (`exact: false`) and these are
+   * its statistics when the state was read; the checks compare them, never a count.
+   */
+  stats?: TableStats;
+}
+
+/**
+ * A table's cumulative statistics (`pg_stat_user_tables`): rows inserted, updated and
+ * deleted since the statistics were last reset, and the live rows it estimates. Backends
+ * report them when a transaction ends, in batches at most once a second (up to about ten
+ * seconds late for a session that then stays idle), and at exit: a delta between two
+ * readings counts what other sessions had reported by then, not a count.
+ */
+export interface TableStats {
+  inserted: number;
+  updated: number;
+  deleted: number;
+  live: number;
 }
 
 export interface SchemaFingerprint {
@@ -117,6 +138,8 @@ export interface TableInfo {
   key: string[];
   /** Their types, as format_type gives them. */
   keyTypes: string[];
+  /** Each column's type and collation, parallel to `columns` (see `TableCount.types`). */
+  types: string[];
 }
 
 /** Tables holding data: plain tables, leaf partitions and materialized views, with their columns. */
@@ -132,6 +155,7 @@ export async function listTables(client: pg.Client): Promise<TableInfo[]> {
     columns: string[] | null;
     attnums: number[] | null;
     emptiness: Emptiness[] | null;
+    types: string[] | null;
     key: string[] | null;
     keyTypes: string[] | null;
     parent: string | null;
@@ -139,7 +163,7 @@ export async function listTables(client: pg.Client): Promise<TableInfo[]> {
   }>(
     `select n.nspname as schema, c.relname as name, c.relkind, c.relispartition, c.relispopulated as populated,
             c.reltuples::float8 as estimate, c.oid::int8 as oid,
-            cols.columns, cols.attnums, cols.emptiness, pk.key, pk."keyTypes",
+            cols.columns, cols.attnums, cols.emptiness, cols.types, pk.key, pk."keyTypes",
             (select pn.nspname || '.' || pc.relname from pg_inherits i
                join pg_class pc on pc.oid = i.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
               where i.inhrelid = c.oid and c.relispartition limit 1) as parent,
@@ -152,8 +176,10 @@ export async function listTables(client: pg.Client): Promise<TableInfo[]> {
          select array_agg(a.attname::text order by a.attnum) as columns,
                 array_agg(a.attnum::int order by a.attnum) as attnums,
                 array_agg(case when t.typcategory = 'S' then 'text'
-                               when coalesce(nullif(t.typbasetype, 0), t.oid) = 'jsonb'::regtype then 'jsonb' end order by a.attnum) as emptiness
+                               when coalesce(nullif(t.typbasetype, 0), t.oid) = 'jsonb'::regtype then 'jsonb' end order by a.attnum) as emptiness,
+                array_agg(format_type(a.atttypid, a.atttypmod) || coalesce(' collate ' || nullif(co.collname, 'default'), '') order by a.attnum) as types
            from pg_attribute a join pg_type t on t.oid = a.atttypid
+           left join pg_collation co on co.oid = a.attcollation and a.attcollation <> 0
           where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
        ) cols on true
        left join lateral (
@@ -177,6 +203,7 @@ export async function listTables(client: pg.Client): Promise<TableInfo[]> {
     oid: Number(r.oid),
     attnums: r.attnums ?? [],
     emptiness: r.emptiness ?? [],
+    types: r.types ?? [],
     key: r.key ?? [],
     keyTypes: r.keyTypes ?? [],
   }));
@@ -197,6 +224,11 @@ export interface CountOptions {
   identityOf?: string;
   /** Tables (schema.name) whose data a snapshot does not keep: recorded as 0 rows, `dataExcluded`. */
   excludeData?: ReadonlySet<string>;
+  /**
+   * Checks in proportion: tables outside a deploy's at-risk set, which are not scanned at
+   * all; each gets the planner's estimate (`exact: false`) and its statistics (`stats`).
+   */
+  statsOnly?: (table: TableInfo) => boolean;
 }
 
 /**
@@ -221,6 +253,8 @@ export async function countRows(client: pg.Client, options: CountOptions = {}): 
 
 async function countEach(client: pg.Client, options: CountOptions): Promise<TableCount[]> {
   const tables = await listTables(client);
+  const statsOnly = options.statsOnly;
+  const stats = statsOnly && tables.some(statsOnly) ? await tableStatistics(client) : undefined;
   const deadline = Date.now() + (options.budgetMs ?? Number.POSITIVE_INFINITY);
   const bySize = [...tables].sort((a, b) => a.estimate - b.estimate);
   const counted = new Map<TableInfo, TableCount>();
@@ -233,9 +267,14 @@ async function countEach(client: pg.Client, options: CountOptions): Promise<Tabl
       ...(table.parent ? { parent: table.parent } : {}),
       oid: table.oid,
       attnums: table.attnums,
+      types: table.types,
     };
+    // Outside the deploy's at-risk set: its statistics, never a scan.
+    const seen = stats && statsOnly?.(table) ? (stats.get(table.oid) ?? { inserted: 0, updated: 0, deleted: 0, live: 0 }) : undefined;
     if (options.excludeData?.has(`${table.schema}.${table.name}`)) {
-      counted.set(table, { ...base, rows: 0, exact: true, dataExcluded: true });
+      counted.set(table, { ...base, rows: 0, exact: true, dataExcluded: true, ...(seen ? { stats: seen } : {}) });
+    } else if (seen) {
+      counted.set(table, { ...base, rows: table.estimate >= 0 ? Math.round(table.estimate) : seen.live, exact: false, stats: seen });
     } else if (!table.populated) {
       counted.set(table, { ...base, rows: 0, exact: true });
     } else if (Date.now() > deadline) {
@@ -248,6 +287,19 @@ async function countEach(client: pg.Client, options: CountOptions): Promise<Tabl
     }
   }
   return tables.map((t) => counted.get(t)!);
+}
+
+/**
+ * Every user table's statistics, by OID, as this session sees them now: the snapshot of
+ * them a transaction may hold (stats_fetch_consistency) is dropped first, so a reading in
+ * a long transaction and one outside any are taken the same way.
+ */
+export async function tableStatistics(client: pg.Client): Promise<Map<number, TableStats>> {
+  await client.query('select pg_stat_clear_snapshot()');
+  const { rows } = await client.query<{ oid: string; inserted: string; updated: string; deleted: string; live: string }>(
+    `select relid::int8 as oid, n_tup_ins as inserted, n_tup_upd as updated, n_tup_del as deleted, n_live_tup as live from pg_stat_user_tables`,
+  );
+  return new Map(rows.map((r) => [Number(r.oid), { inserted: Number(r.inserted), updated: Number(r.updated), deleted: Number(r.deleted), live: Number(r.live) }]));
 }
 
 const BUCKETS = 64;
@@ -335,7 +387,7 @@ export async function notValidConstraints(client: pg.Client): Promise<string[]> 
  * A canonical, name-based listing of the schema (no OIDs, no physical column
  * numbers, no owners), so that a database restored elsewhere fingerprints the same.
  */
-const FINGERPRINT_SQL = `
+export const FINGERPRINT_SQL = `
 select kind, ident, def from (
   select 'schema' as kind, n.nspname::text as ident, '' as def
     from pg_namespace n where ${USER_SCHEMAS}

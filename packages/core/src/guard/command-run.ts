@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { stopGroup, watchGroup } from '../process/watchdog.js';
 import type { MigrationRun, RunOutcome } from './adapter.js';
 
@@ -10,23 +11,26 @@ import type { MigrationRun, RunOutcome } from './adapter.js';
  * migration has nothing to ask. Its stdout is the terminal when Lifeboat's is one (colours,
  * progress); otherwise it flows through Lifeboat, so a reader that goes away
  * (`lifeboat knex migrate:latest | head`) ends the output, never the migration. The run's
- * `env` (the sessions' settings) goes over the command's own.
+ * `env` (the sessions' settings) goes over the command's own. Node's own `spawn`, not
+ * execa: this runs on every deploy, the no-op one included, and execa's two dozen modules
+ * cost more to load than the whole pending read.
  */
 export function commandRun(file: string, args: string[], options: { cwd?: string; env?: Record<string, string>; describe?: string } = {}): MigrationRun {
+  const describe = options.describe ?? [file, ...args].map((a) => (/[\s"'$]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a)).join(' ');
   return {
-    describe: options.describe ?? [file, ...args].map((a) => (/[\s"'$]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a)).join(' '),
+    describe,
     async run({ signal, output, onSpawn, env }): Promise<RunOutcome> {
-      const { execa } = await import('execa');
       const direct = output === 'inherit' && process.stdout.isTTY === true;
-      const child = execa(file, args, {
+      const child = spawn(file, args, {
         cwd: options.cwd,
-        env: env ? { ...options.env, ...env } : options.env,
-        stdin: 'ignore',
-        stdout: direct ? 'inherit' : 'pipe',
-        stderr: 'inherit',
-        buffer: false,
-        reject: false,
+        env: { ...process.env, ...options.env, ...env },
+        stdio: ['ignore', direct ? 'inherit' : 'pipe', 'inherit'],
         detached: true,
+      });
+      // Listened to at once: a command that cannot start reports 'error' on the next tick.
+      const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: NodeJS.ErrnoException }>((resolve) => {
+        child.once('error', (error: NodeJS.ErrnoException) => resolve({ code: null, signal: null, error }));
+        child.once('close', (code, signal) => resolve({ code, signal }));
       });
       const pid = child.pid;
       const watchdog = pid === undefined ? undefined : watchGroup(pid);
@@ -37,12 +41,11 @@ export function commandRun(file: string, args: string[], options: { cwd?: string
       signal.addEventListener('abort', stop, { once: true });
       if (!direct && child.stdout) forward(child.stdout, output === 'stderr' ? process.stderr : process.stdout);
       try {
-        const result = await child;
+        const result = await ended;
         if (signal.aborted) return { exitCode: 130, error: 'interrupted' };
-        if (result.failed && result.exitCode === undefined) {
-          return { exitCode: 127, error: result.code === 'ENOENT' ? `${file} was not found` : result.shortMessage };
-        }
-        return result.exitCode === 0 ? { exitCode: 0 } : { exitCode: result.exitCode ?? 1, error: `exited with code ${result.exitCode}` };
+        if (result.error) return { exitCode: 127, error: result.error.code === 'ENOENT' ? `${file} was not found` : `${file} could not start: ${result.error.message}` };
+        if (result.code === null) return { exitCode: 127, error: `${describe} was killed with ${result.signal ?? 'a signal'}` };
+        return result.code === 0 ? { exitCode: 0 } : { exitCode: result.code, error: `exited with code ${result.code}` };
       } finally {
         signal.removeEventListener('abort', stop);
         // Whatever the tool left running in its group goes with it.

@@ -10,6 +10,8 @@ import { failpoint } from '../failpoint.js';
 import type { StartProgress } from '../progress.js';
 import { type AppWrites, appWritesCounter } from '../recovery/app-writes.js';
 import { type RestoreResult, restoreSnapshot } from '../restore/restore.js';
+import { type InPlaceResult, revertInPlace } from '../restore/in-place.js';
+import type { DeployScope } from '../strategies/choose.js';
 import { takeSnapshot } from '../snapshot/take.js';
 import { beginIntent, type Intent } from '../store/intent.js';
 import { appendJournal, appendJournalAfterChange } from '../store/journal.js';
@@ -47,7 +49,7 @@ export interface DeployReport {
   unapplied?: string[] | undefined;
   snapshot: { id: string; strategy: Manifest['strategy']; strategyReason: string; sizeBytes: number; cloneDatabase?: string } | undefined;
   checks: CheckResult[];
-  restore: RestoreResult | undefined;
+  restore: RestoreResult | InPlaceResult | undefined;
   /** Rows written since the snapshot (by the app, or the failed migration) that the rollback took out, and where they are kept. */
   appWrites?: AppWrites;
   /**
@@ -106,6 +108,14 @@ export interface GuardedDeployOptions {
   progress?: StartProgress;
   /** Aborted on Ctrl-C / SIGTERM: the tool is stopped and the database restored. */
   signal?: AbortSignal;
+  /**
+   * Internal: the plan's at-risk set and in-place verdict (plan/at-risk.ts), filled by the
+   * plan phase. With it, `auto` takes a scoped snapshot where it can, and a failure is
+   * rolled back in place (restore/in-place.ts). A bounded set also puts the snapshot and
+   * the checks in proportion: only those tables are counted; every other one is read by
+   * its statistics (checks/untouched.ts).
+   */
+  scope?: DeployScope;
 }
 
 /**
@@ -183,6 +193,8 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
         return await finish(report, store, started);
       }
     }
+    // The plan's at-risk set and in-place verdict: a scoped snapshot where it can be, and checks in proportion.
+    const scope = options.scope ?? (report.plan ? { atRisk: report.plan.atRisk, inPlace: report.plan.inPlace ?? 'the plan gave no in-place verdict' } : undefined);
     if (settings.onFailure === 'rollback' && !options.destructive) {
       await assertCanRestore(lock);
       await assertCanDecryptAtRest(store);
@@ -212,6 +224,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       compression: settings.dump.compression,
       ...(settings.dump.jobs ? { jobs: settings.dump.jobs } : {}),
       ...(appliedBefore ? { migrations: appliedBefore } : {}),
+      ...(scope && !options.destructive ? { scope } : {}),
       onNotice: notice,
       ...(snapshotProgress ? { onProgress: snapshotProgress.onProgress } : {}),
       signal,
@@ -315,17 +328,24 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     try {
       await run.beforeRestore?.();
       const restoreProgress = options.progress?.();
-      const appWrites = appWritesCounter({ target, store, manifest, deploy: report.id, budgetMs: settings.countBudgetMs });
-      report.restore = await restoreSnapshot({
-        target,
-        store,
-        manifest,
-        intent,
-        onNotice: notice,
-        ...(restoreProgress ? { onProgress: restoreProgress.onProgress } : {}),
-        beforeSwap: appWrites.beforeSwap,
-      }).finally(() => restoreProgress?.stop());
-      report.appWrites = await appWrites.kept(report.restore.replaced);
+      if (manifest.strategy === 'scoped') {
+        // In place, in one transaction: no staging database, no swap, the app's sessions stay.
+        report.restore = await revertInPlace({ target, store, manifest, intent, onNotice: notice, ...(restoreProgress ? { onProgress: restoreProgress.onProgress } : {}) }).finally(() =>
+          restoreProgress?.stop(),
+        );
+      } else {
+        const appWrites = appWritesCounter({ target, store, manifest, deploy: report.id, budgetMs: settings.countBudgetMs });
+        report.restore = await restoreSnapshot({
+          target,
+          store,
+          manifest,
+          intent,
+          onNotice: notice,
+          ...(restoreProgress ? { onProgress: restoreProgress.onProgress } : {}),
+          beforeSwap: appWrites.beforeSwap,
+        }).finally(() => restoreProgress?.stop());
+        report.appWrites = await appWrites.kept(report.restore.replaced);
+      }
       report.outcome = failure;
       report.exitCode = exitCodeOf(failure, report.tool.exitCode);
       if (failure === 'migration-failed-rolled-back') await explainFailure(report, adapter, target, notice);
@@ -535,13 +555,18 @@ function recoverySteps(error: unknown, target: DatabaseTarget, store: Store, man
     error: message,
     steps: [
       `The database "${target.database}" is as the failed migration left it; snapshot ${manifest.id} and every other copy are kept.`,
+      manifest.strategy === 'scoped'
+        ? `Snapshot ${manifest.id} is scoped (the schema and the data of ${manifest.scope?.tables.join(', ') || 'no table'}): it rolls back in place only, and nothing of the failed attempt was committed.`
+        : undefined,
       `Fix the cause above, then retry the rollback: npx lifeboat recover --yes --store ${store.root} --database-url '${target.display}'   (put the password back for ***)`,
-      manifest.strategy === 'dump' && encryptedAtRest(manifest)
-        ? `Or with age and PostgreSQL's tools: age -d -i <identity file> -o ${target.database}.dump ${store.root}/snapshots/${manifest.id}/data.dump.age && createdb ${target.database}_restored && pg_restore --exit-on-error -d ${target.database}_restored ${target.database}.dump (then delete ${target.database}.dump)`
-        : manifest.strategy === 'dump'
-          ? `Or with PostgreSQL's tools: createdb ${target.database}_restored && pg_restore --exit-on-error -d ${target.database}_restored ${store.root}/snapshots/${manifest.id}/${manifest.dump?.format === 'directory' ? 'data' : 'data.dump'}`
-          : `Or on the server: CREATE DATABASE "${target.database}_restored" TEMPLATE "${manifest.clone?.database}";`,
-      `Then check it (npx lifeboat verify ${manifest.id}) and point the app at it.`,
-    ],
+      manifest.strategy === 'scoped'
+        ? undefined
+        : manifest.strategy === 'dump' && encryptedAtRest(manifest)
+          ? `Or with age and PostgreSQL's tools: age -d -i <identity file> -o ${target.database}.dump ${store.root}/snapshots/${manifest.id}/data.dump.age && createdb ${target.database}_restored && pg_restore --exit-on-error -d ${target.database}_restored ${target.database}.dump (then delete ${target.database}.dump)`
+          : manifest.strategy === 'dump'
+            ? `Or with PostgreSQL's tools: createdb ${target.database}_restored && pg_restore --exit-on-error -d ${target.database}_restored ${store.root}/snapshots/${manifest.id}/${manifest.dump?.format === 'directory' ? 'data' : 'data.dump'}`
+            : `Or on the server: CREATE DATABASE "${target.database}_restored" TEMPLATE "${manifest.clone?.database}";`,
+      manifest.strategy === 'scoped' ? undefined : `Then check it (npx lifeboat verify ${manifest.id}) and point the app at it.`,
+    ].filter((step): step is string => step !== undefined),
   };
 }

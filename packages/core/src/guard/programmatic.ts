@@ -8,6 +8,7 @@ import { openStore } from '../store/store.js';
 import type { MigrationAdapter, MigrationRun } from './adapter.js';
 import { type DeployReport, guardedDeploy } from './deploy.js';
 import { OUTCOMES } from './outcome.js';
+import type { DeployScope } from '../strategies/choose.js';
 
 export interface DeployWithOptions {
   adapter?: MigrationAdapter;
@@ -24,6 +25,8 @@ export interface DeployWithOptions {
   overrides?: SettingFlags;
   onNotice?: (message: string) => void;
   signal?: AbortSignal;
+  /** Internal: the plan's at-risk set and in-place verdict, as `GuardedDeployOptions.scope`. */
+  scope?: DeployScope;
 }
 
 /**
@@ -47,6 +50,7 @@ export async function deployWith(options: DeployWithOptions): Promise<DeployRepo
     run: options.run,
     onNotice: options.onNotice ?? ((message) => process.stderr.write(`lifeboat: ${message}\n`)),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.scope ? { scope: options.scope } : {}),
   });
 }
 

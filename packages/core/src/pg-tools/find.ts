@@ -2,7 +2,7 @@ import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { LifeboatError } from '../errors.js';
 
-export type PgToolName = 'pg_dump' | 'pg_restore';
+export type PgToolName = 'pg_dump' | 'pg_restore' | 'psql';
 
 export interface PgTool {
   name: PgToolName;
@@ -49,7 +49,7 @@ function cachedProbe(name: PgToolName, path: string): Promise<PgTool | undefined
 }
 
 /**
- * Find a pg_dump / pg_restore that can work with a server of `serverMajor`:
+ * Find a pg_dump / pg_restore / psql (an in-place rollback's one transaction) that can work with a server of `serverMajor`:
  * LIFEBOAT_PG_BIN_DIR if set (and only there), else the PATH, else the usual
  * versioned install folders. The client must be at least as new as the server.
  */

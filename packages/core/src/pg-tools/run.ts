@@ -11,7 +11,7 @@ import type { PgTool } from './find.js';
 export async function runPgTool(
   tool: PgTool,
   args: string[],
-  options: { env: Record<string, string>; onLine?: (line: string) => void; signal?: AbortSignal | undefined; stdout?: 'pipe' | 'ignore' },
+  options: { env: Record<string, string>; onLine?: (line: string) => void; signal?: AbortSignal | undefined; stdout?: 'pipe' | 'ignore'; stdin?: 'pipe' | 'ignore' },
 ): Promise<{ process: ResultPromise; errors: string[] }> {
   // execa is loaded when a tool first runs: it is the heaviest import at start-up.
   const { execa } = await import('execa');
@@ -24,7 +24,7 @@ export async function runPgTool(
   const child = execa(tool.path, args, {
     env: { ...options.env, PGCONNECT_TIMEOUT: options.env.PGCONNECT_TIMEOUT ?? '10' },
     extendEnv: true,
-    stdin: 'ignore',
+    stdin: options.stdin ?? 'ignore',
     stdout: options.stdout ?? 'ignore',
     stderr: 'pipe',
     buffer: { stdout: false, stderr: false },
@@ -46,7 +46,7 @@ export async function runPgTool(
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
     for (const line of lines) {
-      if (/\b(error|fatal|warning)\b:/i.test(line) || /^(pg_dump|pg_restore): (error|detail|hint)/.test(line)) errors.push(line);
+      if (/\b(error|fatal|warning)\b:/i.test(line) || /^(pg_dump|pg_restore|psql): (error|detail|hint)/.test(line)) errors.push(line);
       options.onLine?.(line);
     }
   });

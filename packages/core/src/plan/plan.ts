@@ -4,7 +4,7 @@ import type { DatabaseTarget } from '../db/target.js';
 import type { MigrationAdapter, MigrationSql } from '../guard/adapter.js';
 import type { Store } from '../store/location.js';
 import { type AnalyzedStatement, analyzeStatements } from './analyze.js';
-import { atRiskSet } from './at-risk.js';
+import { atRiskSet, revertibleInPlace } from './at-risk.js';
 import { type Catalog, readCatalog } from './catalog.js';
 import { type ParsedStatement, parseMigration } from './parse.js';
 import { precheckStatement } from './prechecks.js';
@@ -142,6 +142,12 @@ export async function makePlan(client: pg.Client, options: PlanOptions): Promise
         analysed.map((a) => a.effects),
         catalog,
       );
+  plan.inPlace = revertibleInPlace(
+    statements,
+    analysed.map((a) => a.effects),
+    catalog,
+    plan.atRisk,
+  );
   timings.totalMs = Date.now() - started;
   return plan;
 }

@@ -98,5 +98,7 @@ export interface Plan {
   blocking: boolean;
   /** The deploy's at-risk set, closed over foreign keys, triggers and rules. */
   atRisk: { tables: TableName[] } | { unbounded: string };
+  /** Whether an in-place rollback can revert every statement (plan/at-risk.ts `revertibleInPlace`), else why not. */
+  inPlace?: true | string;
   timings: { parseMs: number; liveMs: number; prechecksMs: number; rehearsalMs: number; totalMs: number };
 }

@@ -7,6 +7,7 @@ import { LifeboatError } from '../errors.js';
 import { acquireDatabaseLock } from '../guard/lock.js';
 import { stopGroup } from '../process/watchdog.js';
 import type { ProgressFn } from '../progress.js';
+import { revertInPlace } from '../restore/in-place.js';
 import { restoreSnapshot } from '../restore/restore.js';
 import { swapDatabases } from '../restore/swap.js';
 import { adoptIntent, type Intent, type IntentRecord } from '../store/intent.js';
@@ -154,17 +155,26 @@ async function restoreOwnSnapshot(options: RecoverOptions, intent: Intent, done:
       { hint: DISMISS_HINT },
     );
   });
-  const restore = await restoreSnapshot({
+  const rethrow = (error: unknown): never => {
+    if (!(error instanceof LifeboatError)) throw error;
+    throw new LifeboatError(error.code, error.message, { hint: `${error.hint ? `${error.hint} ` : ''}${DISMISS_HINT}`, cause: error });
+  };
+  const common = {
     target: options.target,
     store: options.store,
     manifest,
     intent,
     ...(options.onNotice ? { onNotice: options.onNotice } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  }).catch((error: unknown) => {
-    if (!(error instanceof LifeboatError)) throw error;
-    throw new LifeboatError(error.code, error.message, { hint: `${error.hint ? `${error.hint} ` : ''}${DISMISS_HINT}`, cause: error });
-  });
+  };
+  if (manifest.strategy === 'scoped') {
+    // A scoped snapshot goes back in place, in one transaction that verifies before it commits.
+    await revertInPlace(common).catch(rethrow);
+    say(`rolled back in place to scoped snapshot ${manifest.id} in one transaction, verified before it committed (schema fingerprint, rows of ${manifest.scope?.tables.join(', ') || 'no table'})`);
+    done.outcome = 'restored-to-snapshot';
+    return;
+  }
+  const restore = await restoreSnapshot(common).catch(rethrow);
   say(`restored snapshot ${manifest.id} and verified it (schema and row counts equal the snapshot's)`);
   if (restore.replaced) say(`the database as the interrupted ${intent.record.operation} left it is kept as "${restore.replaced}"`);
   done.outcome = 'restored-to-snapshot';

@@ -62,7 +62,8 @@ export async function recoveryStatus(store: Store, settings: Settings, database:
   const good = verifiedSnapshots(journal, snapshots);
   const age = (iso: string) => Math.max(0, Math.round((now.getTime() - Date.parse(iso)) / 1000));
   const newest = snapshots.at(-1);
-  const newestGood = [...snapshots].reverse().find((s) => good.has(s.id));
+  // A scoped snapshot holds the data of a few tables: it is no restore point of the database for the RPO.
+  const newestGood = [...snapshots].reverse().find((s) => good.has(s.id) && s.strategy !== 'scoped');
   const drills = eventsOf(journal, 'drill').filter((e) => database === undefined || e.database === database);
   const lastDrill = drills.at(-1);
 

@@ -19,6 +19,7 @@ import { snapshotDir, type Store } from '../store/store.js';
 import { type DecryptedArchive, decryptArchive } from '../snapshot/decrypted.js';
 import { corruptError, verifySnapshot } from '../snapshot/verify.js';
 import { DUMP_DIR, DUMP_FILE } from '../strategies/dump.js';
+import { refuseScoped } from '../strategies/scoped.js';
 import type { Intent } from '../store/intent.js';
 import { allowsConnections, swapDatabases } from './swap.js';
 
@@ -75,6 +76,7 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
   const onProgress = options.onProgress ?? noProgress;
   const started = Date.now();
   const finalName = options.to ?? target.database;
+  refuseScoped(manifest, options.to === undefined ? 'restored as the whole database' : 'restored into a database of its own (a drill or --to)');
 
   onProgress({ phase: 'checking the snapshot' });
   // Checksums only (the manifest, a dump's files): the restore reads the data next, and bad data fails into a dropped staging copy.

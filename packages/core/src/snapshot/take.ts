@@ -4,7 +4,19 @@ import { connect, connectMaintenance, withClient } from '../db/connect.js';
 import { dropDatabase } from '../db/databases.js';
 import { classOf } from '../config/classes.js';
 import type { DataClass } from '../config/schema.js';
-import { type CountOptions, type DatabaseSettings, type DatabaseState, databaseSettings, listTables, readState, serverInfo, type ServerInfo, type TableInfo } from '../db/introspect.js';
+import {
+  type CountOptions,
+  type DatabaseSettings,
+  type DatabaseState,
+  databaseSettings,
+  listTables,
+  readState,
+  serverInfo,
+  type ServerInfo,
+  type TableInfo,
+  type TableStats,
+  tableStatistics,
+} from '../db/introspect.js';
 import type { DatabaseTarget } from '../db/target.js';
 import { LifeboatError } from '../errors.js';
 import { findPgTool, type PgTool } from '../pg-tools/find.js';
@@ -15,7 +27,8 @@ import { type Manifest, MANIFEST_FORMAT } from '../store/manifest.js';
 import { assertCanEncrypt } from '../crypto/age.js';
 import { encryptsAtRest } from '../store/location.js';
 import { beginSnapshot, ensureWritable, finishSnapshot, newSnapshotId, removeSnapshot, snapshotDir, type Store, updateMarker } from '../store/store.js';
-import { chooseStrategy, type StrategyChoice, type StrategyName } from '../strategies/choose.js';
+import { chooseScoped, chooseStrategy, type DeployScope, type StrategyChoice, type StrategyName } from '../strategies/choose.js';
+import { readScope, type Scope } from '../strategies/scoped.js';
 import { cloneDatabaseName, cloneSnapshot } from '../strategies/clone.js';
 import { type Compression, compressionArg, type DumpFormat, dumpDatabase, type SnapshotFile } from '../strategies/dump.js';
 import { LIFEBOAT_VERSION } from '../version.js';
@@ -43,6 +56,12 @@ export interface TakeSnapshotOptions {
   classes?: Record<string, DataClass>;
   allData?: boolean;
   onProgress?: ProgressFn;
+  /**
+   * A deploy's plan: the data at risk and whether every statement reverts in place. With it,
+   * `auto` takes a scoped snapshot (the schema, and the data of the at-risk tables only) where
+   * it can, and `scoped` requires it.
+   */
+  scope?: DeployScope;
   /** Said to the user as it happens: which strategy and why, fall-backs. */
   onNotice?: (message: string) => void;
   signal?: AbortSignal;
@@ -69,7 +88,13 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Manife
   try {
     server = await serverInfo(probe);
     settings = (await databaseSettings(probe, target.database, server.major))!;
-    choice = encryptsAtRest(options.store) ? dumpForEncryption(options.strategy ?? 'auto') : await chooseStrategy(probe, target.database, options.strategy ?? 'auto');
+    const requested = options.strategy ?? 'auto';
+    const scoped = chooseScoped(requested, options.scope);
+    if ('choice' in scoped) choice = scoped.choice;
+    else {
+      choice = encryptsAtRest(options.store) ? dumpForEncryption(requested) : await chooseStrategy(probe, target.database, requested);
+      if (options.scope && scoped.fullBecause) choice = { ...choice, reason: `${choice.reason}; a full snapshot because ${scoped.fullBecause}` };
+    }
     if (options.store.encryption?.local) await assertCanEncrypt(options.store.encryption);
   } catch (error) {
     await probe.end().catch(() => {});
@@ -106,7 +131,7 @@ async function snapshotWith(
   const { target, store } = options;
   const { server, settings, startedAt, onProgress, notice } = context;
   let { choice } = context;
-  const tool = choice.strategy === 'dump' ? await findPgTool('pg_dump', server.major, server.version) : undefined;
+  const tool = choice.strategy !== 'clone' ? await findPgTool('pg_dump', server.major, server.version) : undefined;
   // An unsupported compression is refused, like an old client, before a byte is written.
   if (tool) compressionArg(options.compression ?? 'auto', tool);
   const id = options.id ?? newSnapshotId(startedAt);
@@ -131,7 +156,9 @@ async function snapshotWith(
           (tables) => excludedTables(options, tables),
           (excluded) => countOptions(options, excluded),
         );
-        taken = { files: [], state: cloned.state, bytes: cloned.bytes };
+        // A new database has no statistics of its own: the tables outside the set take the original's, read now.
+        const state = boundedSet(options) ? await withClient(target, target.database, async (client) => withStatistics(cloned.state, await tableStatistics(client))) : cloned.state;
+        taken = { files: [], state, bytes: cloned.bytes };
       } catch (error) {
         // Someone connected between our check and the copy: under auto, dump instead.
         const auto = options.strategy === undefined || options.strategy === 'auto';
@@ -143,7 +170,7 @@ async function snapshotWith(
         taken = await dumpWithState(options, dir, await findPgTool('pg_dump', server.major, server.version), onProgress, undefined);
       }
     } else {
-      taken = await dumpWithState(options, dir, tool!, onProgress, context.probe);
+      taken = await dumpWithState(options, dir, tool!, onProgress, context.probe, choice.strategy === 'scoped' ? scopedTables(options) : undefined);
     }
     const finishedAt = new Date();
     const manifest = buildManifest({ options, id, server, settings, choice, taken, cloneName, startedAt, finishedAt });
@@ -190,21 +217,30 @@ interface Taken {
   state: DatabaseState;
   bytes: number;
   dump?: NonNullable<Manifest['dump']>;
+  scope?: Scope;
+}
+
+/** The at-risk tables of a scoped snapshot (empty for a migration that only adds). */
+function scopedTables(options: TakeSnapshotOptions): string[] {
+  const atRisk = options.scope?.atRisk;
+  return atRisk && 'tables' in atRisk ? atRisk.tables : [];
 }
 
 /**
  * pg_dump inside an exported snapshot while the same transaction counts rows and
  * fingerprints the schema: both see exactly the data that is dumped, and run side by side.
  */
-async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: PgTool, onProgress: ProgressFn, open: pg.Client | undefined): Promise<Taken> {
+async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: PgTool, onProgress: ProgressFn, open: pg.Client | undefined, scoped?: string[]): Promise<Taken> {
   const reader: pg.Client = open ?? (await connect(options.target));
   try {
     await reader.query('begin isolation level repeatable read read only');
     const { rows } = await reader.query<{ id: string }>('select pg_export_snapshot() as id');
     const tables = await listTables(reader);
-    const excluded = excludedTables(options, tables);
+    // Scoped: the data of the at-risk tables only (a materialized view's "data" is a REFRESH, kept).
+    const excluded = scoped ? tables.filter((t) => t.kind !== 'matview' && !scoped.includes(`${t.schema}.${t.name}`)) : excludedTables(options, tables);
     const tablesTotal = tables.filter((t) => t.kind !== 'matview').length - excluded.length;
-    const format = await chooseFormat(reader, options);
+    // An in-place rollback selects entries of the archive: one custom-format file.
+    const format = scoped ? 'custom' : await chooseFormat(reader, options);
     const jobs = format === 'directory' ? (options.jobs ?? Math.max(1, availableParallelism())) : 1;
     const compression = options.compression ?? 'auto';
     const [files, state] = await Promise.all([
@@ -222,7 +258,7 @@ async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: Pg
         onProgress,
         signal: options.signal,
       }),
-      readState(reader, countOptions(options, excluded)),
+      readState(reader, countOptions(options, excluded)).then(async (read) => ({ ...read, ...(scoped ? { scope: await readScope(reader, scoped, tables) } : {}) })),
     ]);
     await reader.query('commit');
     return {
@@ -230,6 +266,7 @@ async function dumpWithState(options: TakeSnapshotOptions, dir: string, tool: Pg
       state,
       bytes: files.reduce((sum, f) => sum + f.bytes, 0),
       dump: { format, jobs, compression: compressionArg(compression, tool), tool: tool.name, toolVersion: tool.version },
+      ...(state.scope ? { scope: state.scope } : {}),
     };
   } catch (error) {
     // Ending the session, not a ROLLBACK: its count may be waiting on a lock, and a queued
@@ -281,12 +318,31 @@ function excludedTables(options: TakeSnapshotOptions, tables: TableInfo[]): Tabl
   return excluded;
 }
 
+/**
+ * Checks in proportion: the deploy's at-risk set (schema.table) when its plan bounds it,
+ * whatever the strategy. Only these tables (and their partitions) are counted exactly,
+ * with their contents; every other one gets its statistics instead of a scan.
+ */
+function boundedSet(options: TakeSnapshotOptions): string[] | undefined {
+  const atRisk = options.scope?.atRisk;
+  return atRisk && 'tables' in atRisk ? atRisk.tables : undefined;
+}
+
 function countOptions(options: TakeSnapshotOptions, excluded: TableInfo[]): CountOptions {
+  const bounded = boundedSet(options);
+  const atRisk = bounded ? new Set(bounded) : undefined;
   return {
     contents: true,
     excludeData: new Set(excluded.map((t) => `${t.schema}.${t.name}`)),
+    // A partition is at risk with its partitioned table; a materialized view is never scanned for contents anyway.
+    ...(atRisk ? { statsOnly: (t: TableInfo) => !atRisk.has(`${t.schema}.${t.name}`) && !(t.parent && atRisk.has(t.parent)) } : {}),
     ...(options.countBudgetMs !== undefined ? { budgetMs: options.countBudgetMs } : {}),
   };
+}
+
+/** The statistics of `stats` on the tables of `state` that have some (matched by OID: a clone keeps its original's). */
+function withStatistics(state: DatabaseState, stats: Map<number, TableStats>): DatabaseState {
+  return { ...state, tables: state.tables.map((t) => (t.stats && t.oid !== undefined ? { ...t, stats: stats.get(t.oid) ?? t.stats } : t)) };
 }
 
 function buildManifest(input: {
@@ -319,6 +375,7 @@ function buildManifest(input: {
     strategyReason: input.choice.reason,
     ...(taken.dump ? { dump: taken.dump } : {}),
     ...(input.cloneName ? { clone: { database: input.cloneName } } : {}),
+    ...(taken.scope ? { scope: taken.scope } : {}),
     createdAt: input.startedAt.toISOString(),
     finishedAt: input.finishedAt.toISOString(),
     durationMs: input.finishedAt.getTime() - input.startedAt.getTime(),

@@ -41,7 +41,8 @@ export async function verifySnapshot(store: Store, manifest: Manifest, target?: 
   const manifestFile = await checkManifestFile(store, dir, manifest.id);
   result.checks.push(...manifestFile.checks);
   result.problems.push(...manifestFile.problems);
-  if (manifest.strategy === 'dump') {
+  // A scoped snapshot is a dump archive too (the schema, and the data of its tables).
+  if (manifest.strategy !== 'clone') {
     const fileProblems: string[] = [];
     for (const file of manifest.files) {
       const path = join(dir, file.path);

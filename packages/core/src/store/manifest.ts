@@ -19,6 +19,10 @@ const tableCount = z.object({
   values: z.array(z.number().int().nonnegative()).optional(),
   nonEmpty: z.array(z.number().int().nonnegative().nullable()).optional(),
   buckets: z.object({ key: z.array(z.string()), types: z.array(z.string()), hash: z.literal('pg-hash-64'), counts: z.array(z.number().int().nonnegative()) }).optional(),
+  /** Each column's type (with its collation), parallel to `columns`. */
+  types: z.array(z.string()).optional(),
+  /** Outside the deploy's at-risk set: not counted (`exact: false`); its statistics when the snapshot was taken (db/introspect.ts `TableStats`). */
+  stats: z.object({ inserted: z.number().int().nonnegative(), updated: z.number().int().nonnegative(), deleted: z.number().int().nonnegative(), live: z.number().int().nonnegative() }).optional(),
 });
 
 export const manifestSchema = z.object({
@@ -41,7 +45,8 @@ export const manifestSchema = z.object({
   server: z.object({ version: z.string(), major: z.number() }),
   /** The database's OID and its cluster's system identifier: whether the tables' OIDs are comparable with the live database's. */
   identity: z.object({ databaseOid: z.number().int().nonnegative(), systemIdentifier: z.string().nullable() }).optional(),
-  strategy: z.enum(['dump', 'clone']),
+  /** `scoped`: a custom-format dump of the whole schema with the data of `scope.tables` only (strategies/scoped.ts); reverted in place, never restored as a database. */
+  strategy: z.enum(['dump', 'clone', 'scoped']),
   /** Why this strategy: "asked for", or what `auto` found. */
   strategyReason: z.string(),
   dump: z
@@ -55,6 +60,19 @@ export const manifestSchema = z.object({
     })
     .optional(),
   clone: z.object({ database: z.string() }).optional(),
+  /** A scoped snapshot: what its data covers, and what an in-place rollback (restore/in-place.ts) compares and recreates. */
+  scope: z
+    .object({
+      /** The at-risk tables whose data the archive holds ("public.users"). */
+      tables: z.array(z.string()),
+      /** The whole schema, per object: [kind, ident, sha256 of its definition], as db/introspect.ts's FINGERPRINT_SQL lists it. */
+      objects: z.array(z.tuple([z.string(), z.string(), z.string()])),
+      /** Every index ("public.users_email_key") → its table ("public.users"). */
+      indexes: z.record(z.string(), z.string()),
+      /** What DROP … CASCADE of the scoped tables removes, as the archive's TOC names it: catalog (pg_class, pg_constraint… OID), object OID, and for relations and constraints their names. */
+      dependents: z.array(z.object({ catalog: z.number().int(), oid: z.number().int(), relkind: z.string().optional(), name: z.string().optional(), table: z.string().optional() })),
+    })
+    .optional(),
   /** Off-site copies of clone snapshots are dumps: the clone database the dump was made from. */
   origin: z.object({ strategy: z.literal('clone'), database: z.string() }).optional(),
   createdAt: z.string(),

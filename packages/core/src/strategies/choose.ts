@@ -1,11 +1,12 @@
 import type pg from 'pg';
 import { canCreateDatabases, otherSessions } from '../db/databases.js';
 import { LifeboatError } from '../errors.js';
+import type { AtRisk } from '../plan/at-risk.js';
 
-export type StrategyName = 'auto' | 'dump' | 'clone';
+export type StrategyName = 'auto' | 'dump' | 'clone' | 'scoped';
 
 export interface StrategyChoice {
-  strategy: 'dump' | 'clone';
+  strategy: 'dump' | 'clone' | 'scoped';
   /** One sentence a user can read: why this strategy. */
   reason: string;
 }
@@ -46,4 +47,39 @@ export async function chooseStrategy(client: pg.Client, database: string, reques
   if (!createdb) return { strategy: 'dump', reason: 'auto chose dump: the role cannot create databases, so clone is not possible' };
   if (sessions > 0) return { strategy: 'dump', reason: `auto chose dump: ${sessions} other session(s) are connected, and clone needs the database to itself` };
   return { strategy: 'clone', reason: 'auto chose clone: no other sessions and the role may create databases' };
+}
+
+/** What a deploy's plan says about its data at risk, for the snapshot's strategy. */
+export interface DeployScope {
+  atRisk: AtRisk;
+  /** `true` when an in-place rollback can revert every statement, else why not (plan/at-risk.ts `revertibleInPlace`). */
+  inPlace: true | string;
+}
+
+/**
+ * `scoped` when asked for or under `auto`, if the deploy's plan bounds the data at risk and
+ * every statement reverts in place; else undefined with the reason a full snapshot is taken
+ * (for `auto` to say). Asking for `scoped` where it cannot be is an error before anything is written.
+ */
+export function chooseScoped(requested: StrategyName, scope: DeployScope | undefined): { choice: StrategyChoice } | { fullBecause: string | undefined } {
+  if (requested !== 'scoped' && requested !== 'auto') return { fullBecause: undefined };
+  const why = !scope
+    ? 'no plan of the deploy bounds the data at risk (a scoped snapshot is for guarded deploys)'
+    : 'unbounded' in scope.atRisk
+      ? `the data at risk cannot be bounded: ${scope.atRisk.unbounded}`
+      : scope.inPlace !== true
+        ? `it cannot be rolled back in place: ${scope.inPlace}`
+        : undefined;
+  if (why === undefined && scope && 'tables' in scope.atRisk) {
+    const tables = scope.atRisk.tables;
+    const what = tables.length === 0 ? 'the migration only adds, so the snapshot is the schema alone' : `the data at risk is ${tables.length} table(s): ${tables.join(', ')}`;
+    return { choice: { strategy: 'scoped', reason: `${requested === 'scoped' ? 'scoped was asked for' : 'auto chose scoped'}: ${what}` } };
+  }
+  if (requested === 'scoped' && scope) {
+    throw new LifeboatError('SNAPSHOT_FAILED', `A scoped snapshot was asked for, and ${why}.`, {
+      hint: "Use strategy 'auto' (it takes a full snapshot where a scoped one cannot be) or 'dump'; nothing was changed.",
+    });
+  }
+  // `scoped` without a plan (a manual snapshot, a destructive command): a full snapshot, as `auto` would take.
+  return { fullBecause: why };
 }
