@@ -20,6 +20,13 @@ export function knexMigrations(list: ListMigrations, migrations: Knex.MigratorCo
       const [completed, pending] = await list();
       return { pending: pending.map(nameOf), applied: completed.map(nameOf) };
     },
+    async appliedTimes(client: pg.Client) {
+      const table = qualifiedName(schema, tableName);
+      if (!(await tableExists(client, table))) return [];
+      // migration_time is the moment knex recorded the migration, right after it ran.
+      const { rows } = await client.query<{ name: string; at: Date }>(`select name, migration_time as at from ${table} order by id`);
+      return rows.map((r) => ({ migration: r.name, finishedAt: r.at }));
+    },
     async checkBookkeeping(client: pg.Client) {
       const [completed, pending] = await list();
       const problems = pending.map((m) => `${nameOf(m)} is not applied`);

@@ -28,6 +28,14 @@ export function prismaMigrations(migrationsDir: string, schema = 'public'): Migr
       const recorded = new Set(done);
       return { pending: migrationFolders(migrationsDir).filter((m) => !recorded.has(m)), applied: done };
     },
+    async appliedTimes(client) {
+      if (!(await exists(client))) return [];
+      const { rows } = await client.query<{ name: string; started: Date; finished: Date }>(
+        `select migration_name as name, started_at as started, finished_at as finished from ${table}
+          where finished_at is not null and rolled_back_at is null order by finished_at, migration_name`,
+      );
+      return rows.map((r) => ({ migration: r.name, startedAt: r.started, finishedAt: r.finished }));
+    },
     async checkBookkeeping(client) {
       const folders = migrationFolders(migrationsDir);
       const done = new Set(await applied(client));

@@ -1,4 +1,4 @@
-import type { DeployReport } from '../guard/deploy.js';
+import { type DeployReport, holderText } from '../guard/deploy.js';
 import { OUTCOMES } from '../guard/outcome.js';
 import type { AppWrites } from '../recovery/app-writes.js';
 import { planSummary, printPlan } from './plan-report.js';
@@ -31,6 +31,7 @@ export function printDeployReport(out: Output, report: DeployReport): void {
   if (report.plan) out.line(`  plan        ${planSummary(report.plan)}`);
   if (report.tool.exitCode !== 0) out.line(`  tool        ${report.tool.error ?? `exited with code ${report.tool.exitCode}`}`);
   if (report.tool.cause) out.line(`  cause       ${report.tool.cause}`);
+  printLocks(out, report);
   if (report.snapshot) {
     const kept = report.outcome === 'applied' || destructive ? 'kept as the restore point' : 'kept';
     out.line(`  snapshot    ${report.snapshot.id} (${report.snapshot.strategy}, ${formatBytes(report.snapshot.sizeBytes)}), ${kept}`);
@@ -59,6 +60,24 @@ export function printDeployReport(out: Output, report: DeployReport): void {
       `migrate ${formatDuration(t.migrateMs)} · checks ${formatDuration(t.checksMs)}${t.restoreMs > 0 ? ` · restore ${formatDuration(t.restoreMs)}` : ''} · ` +
       `whole command ${formatDuration(whole)} (${formatDuration(whole - t.migrateMs)} over the tool)`,
   );
+}
+
+/** The tool's lock waits: `waited 5.0 s for ACCESS EXCLUSIVE on public.orders (held by pid 4242, "psql", in a transaction open for 3 min)`. */
+function printLocks(out: Output, report: DeployReport): void {
+  const locks = report.locks;
+  if (!locks) return;
+  const timeout = `lock_timeout ${formatDuration(locks.timeoutMs)}`;
+  const runs = locks.attempts > 1 ? `; the tool ran ${locks.attempts} times (retried after giving up on a lock)` : '';
+  if (locks.waits.length === 0 && runs === '') return;
+  out.line(`  locks       ${timeout}${runs}`);
+  for (const wait of locks.waits) {
+    const statement = wait.statement.replace(/\s+/g, ' ');
+    const held = holderText(wait);
+    out.line(
+      `              ${locks.attempts > 1 ? `attempt ${wait.attempt}: ` : ''}waited ${(wait.waitedMs / 1000).toFixed(1)} s for ${wait.mode} on ${wait.table ?? 'a lock'}${held ? ` (${held})` : ''}${wait.cancelled ? ', cancelled by Lifeboat' : ''}`,
+    );
+    out.line(`                ${statement.length > 100 ? `${statement.slice(0, 97)}...` : statement}`);
+  }
 }
 
 /** What the rollback took out that was written since the snapshot: not only the migration's doing. */

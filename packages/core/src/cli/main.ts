@@ -19,6 +19,7 @@ import { pruneCommand } from './commands/prune.js';
 import { pushCommand } from './commands/push.js';
 import { recoverCommand } from './commands/recover.js';
 import { reapplyCommand } from './commands/reapply.js';
+import { rehearseCommand } from './commands/rehearse.js';
 import { restoreCommand } from './commands/restore.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { verifyCommand } from './commands/verify.js';
@@ -63,6 +64,7 @@ const commands = [
     recoverCommand(),
     reapplyCommand(),
     drillCommand(),
+    rehearseCommand(),
     checkCommand(),
     planCommand(),
     pruneCommand(),

@@ -9,7 +9,8 @@ export function printPlan(out: Output, plan: Plan, options: { verbose?: boolean 
   out.line(`lifeboat plan: ${pending} migration${pending === 1 ? '' : 's'} for "${plan.database}"${plan.blocking ? ': BLOCKED' : ''}`);
   for (const migration of plan.migrations) {
     const source = migration.source === 'captured' ? ', SQL captured in the schema-only rehearsal' : '';
-    out.line(`  ${migration.name} (${migration.statements.length} statement${migration.statements.length === 1 ? '' : 's'}${source})`);
+    const waited = migration.lockWaitMs ? `, waited ${formatDuration(migration.lockWaitMs)} for locks` : '';
+    out.line(`  ${migration.name} (${migration.statements.length} statement${migration.statements.length === 1 ? '' : 's'}${source}${waited})`);
     if (migration.parseError) {
       out.line(`    ERROR   the SQL does not parse${migration.parseError.line ? ` (line ${migration.parseError.line})` : ''}: ${migration.parseError.message}`);
     }

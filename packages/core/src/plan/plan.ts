@@ -184,3 +184,17 @@ export function blockingFindings(plan: Plan): Array<{ migration: string; stateme
     ),
   );
 }
+
+/**
+ * How long each planned migration waited for locks during the run: a wait's statement (as
+ * the server saw it: one statement, or a whole script) is the migration's whose statement it
+ * holds. Waits that match no planned statement (the tool's own bookkeeping) count for none.
+ */
+export function attributeLockWaits(plan: Plan, waits: Array<{ statement: string; waitedMs: number }>): void {
+  const squeeze = (sql: string) => sql.replace(/\s+/g, ' ').replace(/;\s*$/, '').trim();
+  for (const wait of waits) {
+    const text = squeeze(wait.statement);
+    const migration = plan.migrations.find((m) => m.statements.some((s) => text.includes(squeeze(s.statement.sql))));
+    if (migration) migration.lockWaitMs = (migration.lockWaitMs ?? 0) + wait.waitedMs;
+  }
+}

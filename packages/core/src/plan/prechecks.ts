@@ -1,6 +1,6 @@
 import type { AlterTableCmd, ColumnDef, Constraint, IndexElem, IndexStmt, Node, RangeVar, TypeName } from '@pgsql/types';
 import type pg from 'pg';
-import { ident, literal } from '../db/sql.js';
+import { ident, literal, qualifiedName } from '../db/sql.js';
 import { type Catalog, type CatalogTable, resolveTable } from './catalog.js';
 import { deparse, libpgQuery, type ParsedStatement } from './parse.js';
 import type { Finding, PrecheckResult, Severity, TableName } from './types.js';
@@ -150,7 +150,7 @@ async function checksOf(statement: ParsedStatement, catalog: Catalog): Promise<C
     };
     for (const cmd of cmds) {
       const def = cmd.def;
-      if (cmd.subtype !== 'AT_AddColumn' || !def || !('ColumnDef' in def) || !def.ColumnDef.colname) continue;
+      if (cmd.subtype !== 'AT_AddColumn' || !def || !('ColumnDef' in def) || !def.ColumnDef.colname || skipsExisting(cmd, table)) continue;
       const value = await addedValue(def.ColumnDef);
       if (value) context.added.set(def.ColumnDef.colname, value);
     }
@@ -159,6 +159,13 @@ async function checksOf(statement: ParsedStatement, catalog: Catalog): Promise<C
     return checks;
   }
   return [];
+}
+
+/** ADD COLUMN IF NOT EXISTS of a column the table has: nothing happens. */
+function skipsExisting(cmd: AlterTableCmd, table: CatalogTable): boolean {
+  const def = cmd.def;
+  const name = def && 'ColumnDef' in def ? def.ColumnDef.colname : undefined;
+  return cmd.missing_ok === true && table.columns.some((c) => c.name === name);
 }
 
 /** What the checks of one ALTER TABLE know of it. */
@@ -250,7 +257,7 @@ async function commandChecks(cmd: AlterTableCmd, context: Context): Promise<Chec
     }
     case 'AT_AddColumn': {
       const def = cmd.def;
-      if (!def || !('ColumnDef' in def)) return [];
+      if (!def || !('ColumnDef' in def) || skipsExisting(cmd, table)) return [];
       return addColumnChecks(def.ColumnDef, context);
     }
     case 'AT_AlterColumnType': {
@@ -672,7 +679,7 @@ async function runCheck(run: Reader, check: Check, options: RunOptions): Promise
 }
 
 function from(table: CatalogTable): string {
-  return `${ident(table.schema)}.${ident(table.table)}`;
+  return qualifiedName(table.schema, table.table);
 }
 
 /** What a check reads, with an alias: its table, or the table with the values of the columns the statement adds. */

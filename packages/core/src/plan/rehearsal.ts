@@ -52,7 +52,7 @@ export type SchemaRehearsal =
  * order) with the server's own error text, and for a tool whose SQL is code (Knex) it is
  * how that SQL is known: the adapter runs the migrations there with the real tool and
  * records what they send. Migrations kept as SQL files run as the tool runs them (each
- * file as one script, or all of them in one transaction: `adapter.sqlRunsAs`).
+ * file as one script, or all of them in one transaction: `adapter.runs`).
  *
  * It costs the same at any data size (see scratch.ts) and is skipped, with the reason,
  * where it cannot run: nothing pending, no way to know the SQL (`lifeboat run`), no

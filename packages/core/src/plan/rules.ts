@@ -146,7 +146,7 @@ const RULE_LIST: Rule[] = [
   // ——— Data destroyed ———
   {
     name: 'ban-drop-table',
-    severity: 'error',
+    severity: 'warning',
     summary: 'DROP TABLE of a live table destroys its rows',
     squawk: ['ban-drop-table'],
     atlas: ['DS102'],
@@ -164,7 +164,7 @@ const RULE_LIST: Rule[] = [
   },
   {
     name: 'ban-drop-column',
-    severity: 'error',
+    severity: 'warning',
     summary: 'DROP COLUMN of a live table destroys its values (and breaks the app still reading it)',
     squawk: ['ban-drop-column'],
     atlas: ['DS103'],
@@ -184,7 +184,7 @@ const RULE_LIST: Rule[] = [
   },
   {
     name: 'ban-drop-schema',
-    severity: 'error',
+    severity: 'warning',
     summary: 'DROP SCHEMA destroys the tables in it',
     squawk: ['ban-drop-schema'],
     atlas: ['DS101'],
@@ -221,7 +221,7 @@ const RULE_LIST: Rule[] = [
   },
   {
     name: 'ban-truncate',
-    severity: 'error',
+    severity: 'warning',
     summary: 'TRUNCATE of a live table destroys its rows',
     squawk: [],
     atlas: [],
@@ -239,7 +239,7 @@ const RULE_LIST: Rule[] = [
   },
   {
     name: 'truncate-cascade',
-    severity: 'error',
+    severity: 'warning',
     summary: 'TRUNCATE … CASCADE also empties every table whose foreign keys reference it',
     squawk: ['ban-truncate-cascade'],
     atlas: [],
@@ -260,7 +260,7 @@ const RULE_LIST: Rule[] = [
   },
   {
     name: 'delete-without-where',
-    severity: 'error',
+    severity: 'warning',
     summary: 'DELETE without a WHERE empties a live table',
     squawk: [],
     atlas: [],
@@ -269,7 +269,7 @@ const RULE_LIST: Rule[] = [
   },
   {
     name: 'update-without-where',
-    severity: 'error',
+    severity: 'warning',
     summary: 'UPDATE without a WHERE overwrites every row of a live table',
     squawk: [],
     atlas: [],
@@ -278,7 +278,7 @@ const RULE_LIST: Rule[] = [
   },
   {
     name: 'narrowing-column-type',
-    severity: 'error',
+    severity: 'warning',
     summary: 'ALTER COLUMN TYPE to a type that cuts, rounds or refuses existing values',
     squawk: [],
     atlas: [],
@@ -352,7 +352,7 @@ const RULE_LIST: Rule[] = [
   },
   {
     name: 'transaction-nesting',
-    severity: 'error',
+    severity: 'warning',
     summary: 'BEGIN / COMMIT / ROLLBACK inside a migration the tool already runs in a transaction',
     squawk: ['transaction-nesting', 'ban-uncommitted-transaction'],
     atlas: ['TX201'],
