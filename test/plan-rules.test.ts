@@ -5,13 +5,17 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeStatements, RULES } from '../packages/core/src/plan/analyze.js';
 import { type Catalog, readCatalog } from '../packages/core/src/plan/catalog.js';
 import { type ParsedStatement, parseMigration } from '../packages/core/src/plan/parse.js';
-import { databases, query, repoRoot } from './support/db.js';
+import type { Plan } from '../packages/core/src/plan/types.js';
+import { databases, json, lifeboat, query, repoRoot } from './support/db.js';
 
 /**
  * The rule catalogue, table-driven: one migration per rule in test/fixtures/plan-rules/cases
  * (named for the rule it exercises; a first line `-- expect: a, b` names every rule it must
- * raise), planned against one real database set up by setup.sql; and a safe set of
- * migrations (safe/) that must raise no finding at all.
+ * raise), all planned as one plan by `lifeboat plan --json --sql` against one real database
+ * set up by setup.sql (a case that changes a table uses one no later case needs as the setup
+ * left it); and a safe set of migrations (safe/) that must raise no finding of the catalogue
+ * and no error (the pre-checks still say what they found in the data). The effects
+ * and the plan's view of the tables are checked through analyzeStatements.
  */
 const fixtures = join(repoRoot, 'test/fixtures/plan-rules');
 
@@ -21,22 +25,24 @@ async function parsed(migration: string, sql: string): Promise<ParsedStatement[]
   return result.statements;
 }
 
-async function expectedRules(file: string, sql: string): Promise<string[]> {
+function expectedRules(name: string, sql: string): string[] {
   const first = sql.split('\n')[0] ?? '';
   return first.startsWith('-- expect:')
     ? first
         .slice('-- expect:'.length)
         .split(',')
         .map((r) => r.trim())
-    : [basename(file, '.sql')];
+    : [name];
 }
 
-describe('plan rules (analyzeStatements against a live catalog)', () => {
+describe('plan rules', () => {
   const dbs = databases();
   let catalog: Catalog;
+  let dbUrl: string;
 
   beforeAll(async () => {
     const db = await dbs.create('planrules');
+    dbUrl = db.url;
     await query(db.url, await readFile(join(fixtures, 'setup.sql'), 'utf8'));
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
@@ -60,24 +66,43 @@ describe('plan rules (analyzeStatements against a live catalog)', () => {
     expect(RULES.filter((r) => r.severity === 'error').map((r) => r.name)).toEqual(['ban-drop-database', 'ban-concurrent-index-in-transaction']);
   });
 
-  it('each case raises its rule, and no error-severity finding it does not expect', async () => {
+  it('lifeboat plan --json: each case raises its rule and no error-severity finding it does not expect; the safe set raises none', async () => {
+    // One plan of all the cases (a folder: one migration per file, by name), and one of the safe set.
+    const [cases, safe] = await Promise.all([
+      lifeboat(['plan', '--json', '--sql', join(fixtures, 'cases')], { url: dbUrl }),
+      lifeboat(['plan', '--json', '--sql', join(fixtures, 'safe')], { url: dbUrl }),
+    ]);
+    expect(cases.exitCode, cases.stderr).toBe(38);
+    const plan = json<Plan>(cases);
     const files = (await readdir(join(fixtures, 'cases'))).sort();
+    expect(plan.migrations.map((m) => m.name)).toEqual(files.map((f) => basename(f, '.sql')));
+    const catalogue = new Map(RULES.map((r) => [r.name, r]));
     const seen = new Set<string>();
-    for (const file of files) {
-      const sql = await readFile(join(fixtures, 'cases', file), 'utf8');
-      const expected = await expectedRules(file, sql);
-      const analyzed = analyzeStatements(await parsed(basename(file, '.sql'), sql), catalog);
-      const findings = analyzed.flatMap((a) => a.findings);
+    for (const migration of plan.migrations) {
+      const expected = expectedRules(migration.name, await readFile(join(fixtures, 'cases', `${migration.name}.sql`), 'utf8'));
+      const findings = migration.statements.flatMap((s) => s.findings);
       const rules = findings.map((f) => f.rule);
-      for (const rule of expected) expect(rules, `${file}: ${JSON.stringify(findings, null, 1)}`).toContain(rule);
-      const unexpectedErrors = findings.filter((f) => f.severity === 'error' && !expected.includes(f.rule));
-      expect(unexpectedErrors, file).toEqual([]);
+      for (const rule of expected) expect(rules, `${migration.name}: ${JSON.stringify(findings, null, 1)}`).toContain(rule);
+      expect(
+        findings.filter((f) => f.severity === 'error' && !expected.includes(f.rule)),
+        migration.name,
+      ).toEqual([]);
       for (const f of findings) {
-        expect(f.severity, f.rule).toBe(RULES.find((r) => r.name === f.rule)?.severity);
+        const rule = catalogue.get(f.rule);
+        if (!rule) continue; // a pre-check's finding
+        expect(f.severity, f.rule).toBe(rule.severity);
         seen.add(f.rule);
       }
     }
     expect([...seen].sort()).toEqual(RULES.map((r) => r.name).sort());
+
+    expect(safe.exitCode, safe.stderr).toBe(0);
+    const safePlan = json<Plan>(safe);
+    const raised = safePlan.migrations.flatMap((m) =>
+      m.statements.flatMap((s) => s.findings.filter((f) => catalogue.has(f.rule) || f.severity === 'error').map((f) => `${m.name}#${s.statement.index} ${f.rule}: ${f.message}`)),
+    );
+    expect(raised).toEqual([]);
+    expect(safePlan.blocking).toBe(false);
   });
 
   it('findings carry the live figures of their table', async () => {
@@ -87,15 +112,6 @@ describe('plan rules (analyzeStatements against a live catalog)', () => {
     expect(rewrite?.table).toBe('public.big');
     expect(analyzed?.findings.map((f) => f.rule)).toEqual(expect.arrayContaining(['narrowing-column-type', 'long-lock-on-big-table']));
     expect(analyzed?.tables).toEqual(['public.big']);
-  });
-
-  it('the safe migration set raises no finding', async () => {
-    const files = (await readdir(join(fixtures, 'safe'))).sort();
-    const statements: ParsedStatement[] = [];
-    for (const file of files) statements.push(...(await parsed(basename(file, '.sql'), await readFile(join(fixtures, 'safe', file), 'utf8'))));
-    const analyzed = analyzeStatements(statements, catalog);
-    const findings = analyzed.flatMap((a, i) => a.findings.map((f) => `${statements[i]?.migration}#${statements[i]?.index} ${f.rule}: ${f.message}`));
-    expect(findings).toEqual([]);
   });
 
   const effects: Array<[string, string, Partial<Record<'atRisk' | 'rewrites' | 'scans' | 'transactional' | 'locks', unknown>>]> = [
