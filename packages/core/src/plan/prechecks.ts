@@ -276,6 +276,8 @@ async function guard(context: Context, rule: string, subject: string, columns: s
   const missing = columns.find((c) => !added.has(c) && !table.columns.some((col) => col.name === c));
   if (missing !== undefined) return [noteMissing(rule, table, subject, missing)];
   const fromSequence = columns.find((c) => added.get(c)?.sequence);
+  // A sequence's values are distinct and never NULL (Prisma's `ADD COLUMN "id" SERIAL NOT NULL, ADD CONSTRAINT … PRIMARY KEY ("id")`).
+  if (fromSequence !== undefined && ['unique-duplicates', 'primary-key-violations', 'not-null-nulls'].includes(rule)) return [];
   if (fromSequence !== undefined) {
     return [note(rule, table, subject, 'warning', `${subject}: reads ${fromSequence}, filled from a sequence by this statement: not checked read-only`)];
   }
