@@ -69,6 +69,25 @@ describe('rehearsals', () => {
     expect(await scratches()).toEqual([]);
   });
 
+  it('lifeboat rehearse knex migrate:latest: the newest snapshot restored, the real knex, per-migration durations, checks, exit 0, no scratch left', async () => {
+    // The deploy's snapshot is of the database before its migration: a snapshot of it as it is now.
+    const snapshot = await project.run(['snapshot', '--json']);
+    expect(snapshot.exitCode, snapshot.stderr).toBe(0);
+    const before = await live();
+    const result = await project.run(['rehearse', '--json', 'knex', 'migrate:latest']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const report = json(result);
+    expect(report).toMatchObject({ ok: true, database: db.name, pending: ['20240102000000_invoices.cjs'], migrated: ['20240102000000_invoices.cjs'] });
+    expect(report.migrations).toHaveLength(1);
+    expect(report.migrations[0].ms).toBeGreaterThanOrEqual(0);
+    if (report.longestLock) expect(report.longestLock).toMatchObject({ migration: '20240102000000_invoices.cjs', table: expect.stringMatching(/^public\./), ms: expect.any(Number) });
+    expect(report.checks.map((c: { name: string }) => c.name)).toContain('migrations');
+    expect(report.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
+    expect(result.stderr).toMatch(/Batch 2 run: 1 migrations/); // the real knex CLI, its output on stderr beside --json
+    expect(await live()).toEqual(before);
+    expect(await scratches()).toEqual([]);
+  });
+
   it("a Knex migration with a typo in a table name: the schema-only rehearsal fails with the server's text, naming the migration", async () => {
     await project.addMigration('20240103000000_typo', TYPO);
     const before = await live();
@@ -95,6 +114,16 @@ describe('rehearsals', () => {
     const recovered = await project.run(['recover', '--yes', '--json']);
     expect(recovered.exitCode, recovered.stderr).toBe(0);
     expect(json(recovered).recovered).toMatchObject([{ operation: 'rehearsal', outcome: 'cleaned-up' }]);
+    expect(await scratches()).toEqual([]);
+  });
+
+  it('lifeboat rehearse: a migration that fails there exits 39, the live database unchanged, no scratch left', async () => {
+    const before = await live();
+    const result = await project.run(['rehearse', '--json', 'knex', 'migrate:latest']);
+    expect(result.exitCode, result.stderr).toBe(39);
+    expect(json(result)).toMatchObject({ ok: false, failed: 'migrate', migrated: [] });
+    expect(result.stderr).toContain('relation "custmers" does not exist'); // knex's own report of the failure
+    expect(await live()).toEqual(before);
     expect(await scratches()).toEqual([]);
   });
 });

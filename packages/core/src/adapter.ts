@@ -3,7 +3,7 @@
 // database and knows its subcommands; the rest is here.
 
 // What the guard asks of an adapter, and what `lifeboat <tool>` hands it.
-export type { CaptureResult, CliAdapter, CliAdapterInput, MigrationAdapter, MigrationRun, MigrationSql, MigrationStatus, PreparedCommand, RunOutcome } from './guard/adapter.js';
+export type { AppliedTime, CaptureResult, CliAdapter, CliAdapterInput, MigrationAdapter, MigrationRun, MigrationSql, MigrationStatus, PreparedCommand, RunOutcome } from './guard/adapter.js';
 export { type CheckResult, judged, passed } from './checks/result.js';
 
 // SQL against the tool's migration table.
@@ -18,6 +18,8 @@ export { loadToolConfig, type ToolConfigOptions } from './kit/tool-config.js';
 export { importFile } from './config/import-file.js';
 export { flagValue } from './guard/tool-args.js';
 export { commandRun } from './guard/command-run.js';
+// The deploy's settings for the tool's sessions, for a hook to set on its own connections.
+export { applySession, type SessionConnection, type SessionSettings, setSession } from './guard/tool-sessions.js';
 
 // The one database rule, and telling two databases apart.
 export {

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { judged, type MigrationAdapter, qualifiedName, tableExists } from '@lifeboat/core/adapter';
 import type pg from 'pg';
 import { type JournalEntry, migrationHash, readJournal } from './journal.js';
@@ -39,6 +41,8 @@ export function drizzleMigrations(options: DrizzleMigrationsOptions): MigrationA
   };
 
   return {
+    // How the tool sends the SQL: the plan's transaction rules and the schema-only rehearsal follow it.
+    runs: 'wrapped',
     name: 'drizzle',
     async status(client) {
       const journal = readJournal(options.folder);
@@ -68,6 +72,15 @@ export function drizzleMigrations(options: DrizzleMigrationsOptions): MigrationA
       }
       const applied = appliedEntries(journal, done).length;
       return judged('migrations', `${applied} applied of ${journal.length} journal entr${journal.length === 1 ? 'y' : 'ies'} in ${table}`, problems);
+    },
+    // The file as drizzle reads it: its `--> statement-breakpoint` separators are SQL comments to the parser.
+    async pendingSql(pending) {
+      return Promise.all(
+        pending.map(async (tag) => {
+          const file = join(options.folder, `${tag}.sql`);
+          return { migration: tag, sql: await readFile(file, 'utf8'), file };
+        }),
+      );
     },
   };
 }

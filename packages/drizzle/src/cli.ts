@@ -16,6 +16,7 @@ const PASS_THROUGH = new Set(['generate', 'check', 'up', 'drop', 'introspect', '
  */
 export const cliAdapter: CliAdapter = {
   tool: 'drizzle-kit',
+  migrateArgs: ['migrate'],
   async configuredDatabase({ cwd, env }) {
     const file = defaultConfigFile(cwd);
     return file ? drizzleToolDatabase(await loadDrizzleConfig(file, cwd, env)) : undefined;
@@ -31,7 +32,21 @@ export const cliAdapter: CliAdapter = {
     const file = configFile(cwd, args);
     const { database, env: kitEnv, config } = await resolveDatabase((variables) => loadDrizzleConfig(file, cwd, { ...env, ...variables }), choose);
     if (subcommand === 'push') return { mode: 'destructive', database, run: run(kitEnv) };
-    const migrations = drizzleMigrations({ folder: config.out, table: config.migrationsTable, schema: config.migrationsSchema });
-    return { mode: 'migrate', database, adapter: { ...migrations, explainFailure: replayFailure(config.out) }, run: run(kitEnv) };
+    const adapterOf = (c: typeof config) => ({
+      ...drizzleMigrations({ folder: c.out, table: c.migrationsTable, schema: c.migrationsSchema }),
+      explainFailure: replayFailure(c.out),
+    });
+    const load = (variables: Record<string, string>) => loadDrizzleConfig(file, cwd, { ...env, ...variables });
+    return {
+      mode: 'migrate',
+      database,
+      adapter: adapterOf(config),
+      run: run(kitEnv),
+      // Another database (a rehearsal's scratch copy): through the variables dbCredentials.url comes from, as for any other source.
+      async runOn(url) {
+        const on = await resolveDatabase(load, () => ({ url, origin: 'flag', source: 'the scratch database' }));
+        return { run: run(on.env), adapter: adapterOf(on.config) };
+      },
+    };
   },
 };

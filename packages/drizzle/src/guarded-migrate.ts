@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { type DeployReport, LifeboatError } from '@lifeboat/core';
-import { connectionDatabase, type HookOptions, hookDeploy } from '@lifeboat/core/adapter';
+import { applySession, connectionDatabase, setSession, type HookOptions, hookDeploy, type SessionConnection, type SessionSettings } from '@lifeboat/core/adapter';
 import type { MigrationConfig } from 'drizzle-orm/migrator';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import { drizzleMigrations } from './adapter.js';
@@ -45,12 +45,20 @@ export async function guardedMigrate(db: GuardableDatabase, config: MigrationCon
       adapter: drizzleMigrations({ folder: resolve(config.migrationsFolder), table: config.migrationsTable, schema: config.migrationsSchema }),
       run: {
         describe: 'drizzle-orm migrate()',
-        async run() {
+        sessionReach:
+          app.driver === 'postgres-js'
+            ? 'NOT set on a postgres.js connection (its connections are open already and it reads no PGOPTIONS): migrations run without a lock timeout'
+            : 'set on the pg connections the migration opens (the pool is emptied first) and taken out of the pool after',
+        async run({ session }) {
+          const done = session && app.driver === 'node-postgres' ? await withSession(db.$client, session) : async () => {};
           try {
             await migrate(db as never, config);
             return { exitCode: 0 };
           } catch (error) {
             return { exitCode: 1, error: failure(error) };
+          } finally {
+            await done().catch(() => {});
+            await app.release().catch(() => {});
           }
         },
         beforeRestore: app.beforeRestore,
@@ -69,4 +77,28 @@ function failure(error: unknown): string {
     .trim();
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined;
   return cause ? `${cause} (${message})` : message;
+}
+
+interface PgPoolLike {
+  on(event: 'connect', listener: (client: SessionConnection) => void): unknown;
+  removeListener(event: 'connect', listener: (client: SessionConnection) => void): unknown;
+  idleCount: number;
+}
+
+/**
+ * The deploy's session settings on node-postgres: a Pool (emptied of idle connections before
+ * the run, see appClient) sets them on every connection it opens while the migration runs (the
+ * SET is queued before the migration's first query on it), and `app.release()` closes those
+ * after; a single Client gets them now and its own values back after.
+ */
+async function withSession(client: unknown, session: SessionSettings): Promise<() => Promise<void>> {
+  if (typeof client === 'object' && client !== null && 'idleCount' in client) {
+    const pool = client as PgPoolLike;
+    const onConnect = (connection: SessionConnection) => void setSession(connection, session).catch(() => {});
+    pool.on('connect', onConnect);
+    return async () => {
+      pool.removeListener('connect', onConnect);
+    };
+  }
+  return applySession(client as SessionConnection, session);
 }

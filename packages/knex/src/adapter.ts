@@ -14,9 +14,18 @@ export function knexMigrations(list: ListMigrations, migrations: Knex.MigratorCo
   const lockTable = qualifiedName(schema, `${tableName}_lock`);
   return {
     name: 'knex',
+    // knex runs the pending migrations in one transaction, unless the config (or a migration) turns it off.
+    runs: migrations.disableTransactions ? 'autocommit' : 'wrapped',
     async status() {
       const [completed, pending] = await list();
       return { pending: pending.map(nameOf), applied: completed.map(nameOf) };
+    },
+    async appliedTimes(client: pg.Client) {
+      const table = qualifiedName(schema, tableName);
+      if (!(await tableExists(client, table))) return [];
+      // migration_time is the moment knex recorded the migration, right after it ran.
+      const { rows } = await client.query<{ name: string; at: Date }>(`select name, migration_time as at from ${table} order by id`);
+      return rows.map((r) => ({ migration: r.name, finishedAt: r.at }));
     },
     async checkBookkeeping(client: pg.Client) {
       const [completed, pending] = await list();

@@ -22,6 +22,7 @@ const PASS_THROUGH = new Set(['init', 'migrate:make', 'migrate:status', 'migrate
  */
 export const cliAdapter: CliAdapter = {
   tool: 'knex',
+  migrateArgs: ['migrate:latest'],
   async configuredDatabase({ cwd, env }) {
     const options = readCliOptions([], cwd, env);
     const file = nearestKnexfile(options.cwd);
@@ -44,15 +45,28 @@ export const cliAdapter: CliAdapter = {
     migrations.directory = (Array.isArray(dirs) ? dirs : [dirs]).map((d) => (isAbsolute(d) ? d : resolve(options.cwd, d)));
     const config: Knex.Config = { ...knexConfig, connection: database.url, migrations };
     const load = async () => ((await import(pathToFileURL(knex.module!).href)) as { default: CreateKnex }).default;
-    const list: ListMigrations = async () => {
-      const instance = (await load())({ ...config, pool: { min: 0, max: 1 } });
-      try {
-        return await instance.migrate.list();
-      } finally {
-        await instance.destroy();
-      }
+    const listOn =
+      (on: Knex.Config): ListMigrations =>
+      async () => {
+        const instance = (await load())({ ...on, pool: { min: 0, max: 1 } });
+        try {
+          return await instance.migrate.list();
+        } finally {
+          await instance.destroy();
+        }
+      };
+    const adapter = { ...knexMigrations(listOn(config), migrations), captureSql: knexCapture(load, config) };
+    if (!MIGRATE.has(subcommand)) return { mode: 'destructive', database, adapter, run: run(knexEnv) };
+    return {
+      mode: 'migrate',
+      database,
+      adapter,
+      run: run(knexEnv),
+      // Another database (a rehearsal's scratch copy): the knexfile read again with DATABASE_URL set to it, as for any other source.
+      async runOn(url) {
+        const on = await resolveKnexDatabase(file, options, () => ({ url, origin: 'flag', source: 'the scratch database' }));
+        return { run: run(on.env), adapter: knexMigrations(listOn({ ...on.config, connection: url, migrations }), migrations) };
+      },
     };
-    const adapter = { ...knexMigrations(list, migrations), captureSql: knexCapture(load, config) };
-    return { mode: MIGRATE.has(subcommand) ? 'migrate' : 'destructive', database, adapter, run: run(knexEnv) };
   },
 };

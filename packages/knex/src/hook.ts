@@ -1,4 +1,4 @@
-import { connectionDatabase, type HookOptions, hookDeploy } from '@lifeboat/core/adapter';
+import { applySession, connectionDatabase, type HookOptions, hookDeploy, type SessionConnection, type SessionSettings } from '@lifeboat/core/adapter';
 import type { Knex } from 'knex';
 import { knexMigrations, type ListMigrations } from './adapter.js';
 import { connectionUrl } from './connection.js';
@@ -35,8 +35,14 @@ export function guarded(knex: Knex, options: GuardedKnexOptions = {}): { migrate
         adapter: knexMigrations(list, migrations),
         run: {
           describe: `knex.migrate.${method}()`,
-          async run() {
-            result = await knex.migrate[method](config);
+          sessionReach: "set with SET on each connection the migration takes from the Knex instance's pool, and put back when it returns there",
+          async run({ session }) {
+            const restore = session ? withSession(knex, session) : () => {};
+            try {
+              result = await knex.migrate[method](config);
+            } finally {
+              restore();
+            }
             return { exitCode: 0 };
           },
           beforeRestore: () => knex.destroy(),
@@ -49,4 +55,32 @@ export function guarded(knex: Knex, options: GuardedKnexOptions = {}): { migrate
       return result;
     };
   return { migrate: { latest: migrate('latest'), up: migrate('up') } };
+}
+
+/**
+ * For the time of the migration, every connection knex takes from its pool gets the deploy's
+ * session settings (lock_timeout, statement_timeout, the tag), and its own back when knex
+ * returns it: the app's queries on the pool meanwhile run under them too (they share it).
+ * Answers what undoes the wrapping.
+ */
+function withSession(knex: Knex, session: SessionSettings): () => void {
+  const client = knex.client as { acquireConnection(): Promise<unknown>; releaseConnection(connection: unknown): Promise<void> };
+  const acquire = client.acquireConnection;
+  const release = client.releaseConnection;
+  const restores = new Map<unknown, () => Promise<void>>();
+  client.acquireConnection = async function (this: unknown) {
+    const connection = await acquire.call(this);
+    restores.set(connection, await applySession(connection as SessionConnection, session));
+    return connection;
+  };
+  client.releaseConnection = async function (this: unknown, connection: unknown) {
+    const restore = restores.get(connection);
+    restores.delete(connection);
+    await restore?.().catch(() => {});
+    return release.call(this, connection);
+  };
+  return () => {
+    client.acquireConnection = acquire;
+    client.releaseConnection = release;
+  };
 }

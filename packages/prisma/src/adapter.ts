@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { judged, type MigrationAdapter, qualifiedName, tableExists } from '@lifeboat/core/adapter';
 import type pg from 'pg';
 import { migrationFolders } from './project.js';
@@ -18,11 +20,21 @@ export function prismaMigrations(migrationsDir: string, schema = 'public'): Migr
   };
 
   return {
+    // How the tool sends the SQL: the plan's transaction rules and the schema-only rehearsal follow it.
+    runs: 'script',
     name: 'prisma',
     async status(client) {
       const done = await applied(client);
       const recorded = new Set(done);
       return { pending: migrationFolders(migrationsDir).filter((m) => !recorded.has(m)), applied: done };
+    },
+    async appliedTimes(client) {
+      if (!(await exists(client))) return [];
+      const { rows } = await client.query<{ name: string; started: Date; finished: Date }>(
+        `select migration_name as name, started_at as started, finished_at as finished from ${table}
+          where finished_at is not null and rolled_back_at is null order by finished_at, migration_name`,
+      );
+      return rows.map((r) => ({ migration: r.name, startedAt: r.started, finishedAt: r.finished }));
     },
     async checkBookkeeping(client) {
       const folders = migrationFolders(migrationsDir);
@@ -35,6 +47,14 @@ export function prismaMigrations(migrationsDir: string, schema = 'public'): Migr
       }
       for (const folder of folders) if (!done.has(folder)) problems.push(`${folder} is not applied`);
       return judged('migrations', `${done.size} applied of ${folders.length} migration folder(s) in ${table}`, problems);
+    },
+    async pendingSql(pending) {
+      return Promise.all(
+        pending.map(async (migration) => {
+          const file = join(migrationsDir, migration, 'migration.sql');
+          return { migration, sql: await readFile(file, 'utf8'), file };
+        }),
+      );
     },
   };
 }

@@ -21,6 +21,7 @@ const PASS_THROUGH = new Set(['', 'generate', 'validate', 'format', 'version', '
  */
 export const cliAdapter: CliAdapter = {
   tool: 'prisma',
+  migrateArgs: ['migrate', 'deploy'],
   async configuredDatabase({ cwd, env }) {
     const project = await projectIn(cwd);
     return project ? prismaToolDatabase(project, env) : undefined;
@@ -37,7 +38,14 @@ export const cliAdapter: CliAdapter = {
     const { database, env: prismaEnv } = resolveDatabase(project, env, choose);
     const adapter = prismaMigrations(project.migrationsDir, migrationsSchema(database.url));
     const run = cli.run(args, { cwd, env: prismaEnv });
-    if (subcommand === 'migrate deploy') return { mode: 'migrate', database, adapter, run };
+    if (subcommand === 'migrate deploy') {
+      // Another database (a rehearsal's scratch copy): through the variables the datasource reads, as for any other source.
+      const runOn = async (url: string) => {
+        const on = resolveDatabase(project, env, () => ({ url, origin: 'flag', source: 'the scratch database' }));
+        return { run: cli.run(args, { cwd, env: on.env }), adapter: prismaMigrations(project.migrationsDir, migrationsSchema(url)) };
+      };
+      return { mode: 'migrate', database, adapter, run, runOn };
+    }
     // `migrate reset` re-applies the migrations: the adapter says which were applied before and after. `db push` keeps no migrations.
     return { mode: 'destructive', database, ...(subcommand === 'migrate reset' ? { adapter } : {}), run };
   },

@@ -98,6 +98,9 @@ export async function contextOf(command: Command, options_: { interrupted?: 'war
       strategy: raw.strategy as StrategyName | undefined,
       rollback: raw.rollback as boolean | undefined,
       allowDataLoss: raw.allowDataLoss as boolean | undefined,
+      plan: raw.plan as boolean | undefined,
+      showValues: raw.showValues as boolean | undefined,
+      rehearse: raw.rehearse as boolean | undefined,
       // prune's retention flags (drill's --keep is a boolean, not a count).
       ...(typeof raw.keep === 'number' ? { keep: raw.keep } : {}),
       ...(typeof raw.maxAge === 'number' ? { maxAgeDays: raw.maxAge } : {}),

@@ -1,6 +1,7 @@
-import type { DeployReport } from '../guard/deploy.js';
+import { type DeployReport, holderText } from '../guard/deploy.js';
 import { OUTCOMES } from '../guard/outcome.js';
 import type { AppWrites } from '../recovery/app-writes.js';
+import { planSummary, printPlan } from './plan-report.js';
 import { formatBytes, formatCount, formatDuration, type Output } from './output.js';
 
 /** The deploy in one screen: what ran, the checks with their figures, the snapshot, the timings. */
@@ -12,6 +13,11 @@ export function printDeployReport(out: Output, report: DeployReport): void {
   const destructive = report.outcome === 'destructive-applied' || report.outcome === 'destructive-failed';
   out.line('');
   out.line(`lifeboat: ${report.command} on "${report.database}": ${OUTCOMES[report.outcome].headline} (exit ${report.exitCode})`);
+  if (report.plan && (report.outcome === 'plan-blocked' || report.outcome === 'rehearsal-failed')) {
+    printPlan(out, report.plan);
+    out.line('  nothing was written: no snapshot, the tool did not run. Fix the migration or the data, or allow the finding (plan.allow, -- lifeboat:allow <rule>).');
+    return;
+  }
   if (report.outcome === 'nothing-pending') {
     out.line(`  no snapshot taken; Lifeboat's overhead over the bare command: ${formatDuration(whole - t.migrateMs)}`);
     return;
@@ -22,8 +28,10 @@ export function printDeployReport(out: Output, report: DeployReport): void {
     const migrated = report.migrated ?? [];
     out.line(`  migrations  ${report.pending.length} pending, ${migrated.length} applied${migrated.length > 0 ? `: ${migrated.join(', ')}` : ''}`);
   }
+  if (report.plan) out.line(`  plan        ${planSummary(report.plan)}`);
   if (report.tool.exitCode !== 0) out.line(`  tool        ${report.tool.error ?? `exited with code ${report.tool.exitCode}`}`);
   if (report.tool.cause) out.line(`  cause       ${report.tool.cause}`);
+  printLocks(out, report);
   if (report.snapshot) {
     const kept = report.outcome === 'applied' || destructive ? 'kept as the restore point' : 'kept';
     out.line(`  snapshot    ${report.snapshot.id} (${report.snapshot.strategy}, ${formatBytes(report.snapshot.sizeBytes)}), ${kept}`);
@@ -52,6 +60,24 @@ export function printDeployReport(out: Output, report: DeployReport): void {
       `migrate ${formatDuration(t.migrateMs)} · checks ${formatDuration(t.checksMs)}${t.restoreMs > 0 ? ` · restore ${formatDuration(t.restoreMs)}` : ''} · ` +
       `whole command ${formatDuration(whole)} (${formatDuration(whole - t.migrateMs)} over the tool)`,
   );
+}
+
+/** The tool's lock waits: `waited 5.0 s for ACCESS EXCLUSIVE on public.orders (held by pid 4242, "psql", in a transaction open for 3 min)`. */
+function printLocks(out: Output, report: DeployReport): void {
+  const locks = report.locks;
+  if (!locks) return;
+  const timeout = `lock_timeout ${formatDuration(locks.timeoutMs)}`;
+  const runs = locks.attempts > 1 ? `; the tool ran ${locks.attempts} times (retried after giving up on a lock)` : '';
+  if (locks.waits.length === 0 && runs === '') return;
+  out.line(`  locks       ${timeout}${runs}`);
+  for (const wait of locks.waits) {
+    const statement = wait.statement.replace(/\s+/g, ' ');
+    const held = holderText(wait);
+    out.line(
+      `              ${locks.attempts > 1 ? `attempt ${wait.attempt}: ` : ''}waited ${(wait.waitedMs / 1000).toFixed(1)} s for ${wait.mode} on ${wait.table ?? 'a lock'}${held ? ` (${held})` : ''}${wait.cancelled ? ', cancelled by Lifeboat' : ''}`,
+    );
+    out.line(`                ${statement.length > 100 ? `${statement.slice(0, 97)}...` : statement}`);
+  }
 }
 
 /** What the rollback took out that was written since the snapshot: not only the migration's doing. */

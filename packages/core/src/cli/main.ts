@@ -13,11 +13,13 @@ import { rollbackCommand } from './commands/rollback.js';
 import { runbookCommand } from './commands/runbook.js';
 import { statusCommand } from './commands/status.js';
 import { runCommand, toolCommand } from './commands/deploy.js';
+import { planCommand } from './commands/plan.js';
 import { listCommand } from './commands/list.js';
 import { pruneCommand } from './commands/prune.js';
 import { pushCommand } from './commands/push.js';
 import { recoverCommand } from './commands/recover.js';
 import { reapplyCommand } from './commands/reapply.js';
+import { rehearseCommand } from './commands/rehearse.js';
 import { restoreCommand } from './commands/restore.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { verifyCommand } from './commands/verify.js';
@@ -35,7 +37,9 @@ function withDeployOptions(command: Command): Command {
   return command
     .addOption(new Option('--strategy <name>', 'snapshot strategy: auto, dump or clone (default: config, else auto)').choices(['auto', 'dump', 'clone']))
     .option('--no-rollback', "on failure, leave the database as the migration left it (the snapshot is kept); config: onFailure: 'keep'")
-    .option('--allow-data-loss', 'let data-preservation findings pass (dropped tables, lost rows, dropped columns)');
+    .option('--allow-data-loss', 'let data-preservation findings pass (dropped tables, lost rows, dropped columns)')
+    .option('--no-plan', 'deploy without `lifeboat plan` first (config: plan.enabled)')
+    .option('--show-values', "show the plan's pre-check example values unmasked");
 }
 
 const program = withDeployOptions(
@@ -60,7 +64,9 @@ const commands = [
     recoverCommand(),
     reapplyCommand(),
     drillCommand(),
+    rehearseCommand(),
     checkCommand(),
+    planCommand(),
     pruneCommand(),
     statusCommand(),
     classifyCommand(),

@@ -140,7 +140,7 @@ export function resolveSettings(loaded: LoadedConfig, flags: SettingFlags, cwd: 
     },
     classes: config.classes ?? {},
     plan: {
-      enabled: flags.plan ?? config.plan?.enabled ?? true,
+      enabled: flags.plan === false ? false : (config.plan?.enabled ?? true),
       allow: config.plan?.allow ?? [],
       severity: config.plan?.severity ?? {},
       rehearse: flags.rehearse === undefined ? (config.plan?.rehearse ?? 'auto') : flags.rehearse ? 'always' : 'never',

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { CheckResult } from '../checks/result.js';
 import type { ChosenDatabase, ToolDatabase } from '../config/database.js';
+import type { SessionSettings } from './tool-sessions.js';
 
 /** Where a tool's migrations stand, both read in one look at its migration table. */
 export interface MigrationStatus {
@@ -39,14 +40,31 @@ export interface MigrationAdapter {
    * A migration that fails ends the capture with the server's error.
    */
   captureSql?(databaseUrl: string, pending: string[]): Promise<CaptureResult>;
+  /** How the tool runs the pending migrations' statements: for the plan's transaction rules, and a rehearsal that runs them as the tool would. */
+  runs?: MigrationRuns;
   /**
-   * How the tool sends the SQL of `pendingSql`, for a schema-only rehearsal that runs it as
-   * the tool would: each migration's script as one multi-statement query outside a
-   * transaction block (Prisma, the default), or every pending statement in one
-   * transaction (Drizzle's migrator).
+   * When each applied migration ran, as the tool recorded it (Prisma's started_at and
+   * finished_at; Knex's migration_time, when it finished), oldest first: `lifeboat
+   * rehearse` turns them into durations. Absent where the tool records no run times (Drizzle).
    */
-  sqlRunsAs?: 'script-per-migration' | 'one-transaction';
+  appliedTimes?(client: pg.Client): Promise<AppliedTime[]>;
 }
+
+export interface AppliedTime {
+  migration: string;
+  /** Where the tool records it; otherwise the previous migration's end (one batch, in order). */
+  startedAt?: Date;
+  finishedAt: Date;
+}
+
+/**
+ * How a migrate tool runs the statements of the pending migrations: `wrapped` in one
+ * transaction it opens (Knex by default, Drizzle: every pending migration in one), each
+ * migration as one `script` sent at once (Prisma: several statements make an implicit
+ * transaction, an explicit BEGIN / COMMIT is honoured), or `autocommit`, one by one (psql -f,
+ * Knex with `transaction: false`).
+ */
+export type MigrationRuns = 'wrapped' | 'script' | 'autocommit';
 
 /** A migration's SQL: one string that may hold several statements. */
 export interface MigrationSql {
@@ -69,8 +87,12 @@ export interface MigrationRun {
    * Run it, streaming its output. `signal` aborts it (Ctrl-C). `output: 'stderr'` sends the
    * tool's stdout to stderr, keeping stdout for Lifeboat's --json document. A process
    * reports its process group's pid through `onSpawn`, for the deploy's intent record.
+   * `env` goes over a process's environment (the sessions' PGOPTIONS and PGAPPNAME,
+   * guard/tool-sessions.ts); an in-process run sets `session` on its connections instead.
    */
-  run(options: { signal: AbortSignal; output: 'inherit' | 'stderr'; onSpawn?: (pid: number) => void }): Promise<RunOutcome>;
+  run(options: { signal: AbortSignal; output: 'inherit' | 'stderr'; onSpawn?: (pid: number) => void; env?: Record<string, string>; session?: SessionSettings }): Promise<RunOutcome>;
+  /** How `session` reaches an in-process run's connections, for the deploy's notice (a process gets `env`, and the guard says who reads it). */
+  sessionReach?: string;
   /**
    * In-process runs hold pool connections to the database; a rollback replaces it by a
    * rename swap, which ends those sessions. Close the pool before, reopen it after.
@@ -96,6 +118,8 @@ export interface RunOutcome {
 export interface CliAdapter {
   /** The word after `lifeboat`: "prisma", "knex", "drizzle-kit". */
   tool: string;
+  /** Its command that applies the pending migrations, for `lifeboat plan <tool>` and `lifeboat rehearse <tool>` without arguments: ["migrate", "deploy"]. */
+  migrateArgs: string[];
   /**
    * What the tool's own configuration in `cwd` names, read as the tool reads it when given
    * no arguments; undefined when the project has no configuration for this tool. Recovery
@@ -121,7 +145,18 @@ export interface CliAdapterInput {
 /** What an invocation is, by the adapter's knowledge of its tool's subcommands. */
 export type PreparedCommand =
   /** Applies migrations (`migrate deploy`, `migrate:latest`): the guarded deploy, rolled back when it fails. */
-  | { mode: 'migrate'; database: ChosenDatabase; adapter: MigrationAdapter; run: MigrationRun }
+  | {
+      mode: 'migrate';
+      database: ChosenDatabase;
+      adapter: MigrationAdapter;
+      run: MigrationRun;
+      /**
+       * The same command and adapter pointed at another database (`lifeboat rehearse`'s
+       * scratch copy), through what the tool's configuration reads (the variables it takes
+       * its URL from). Throws where the URL is fixed in the tool's configuration file.
+       */
+      runOn?(databaseUrl: string): Promise<{ run: MigrationRun; adapter: MigrationAdapter }>;
+    }
   /**
    * Changes or wipes the schema on purpose (`db push`, `migrate reset`, `migrate:rollback`):
    * a snapshot first, recorded as a restore point, and no automatic rollback. `adapter`,

@@ -9,17 +9,18 @@ import type { MigrationRun, RunOutcome } from './adapter.js';
  * not the terminal: a group that is not in the foreground must not read it, and a guarded
  * migration has nothing to ask. Its stdout is the terminal when Lifeboat's is one (colours,
  * progress); otherwise it flows through Lifeboat, so a reader that goes away
- * (`lifeboat knex migrate:latest | head`) ends the output, never the migration.
+ * (`lifeboat knex migrate:latest | head`) ends the output, never the migration. The run's
+ * `env` (the sessions' settings) goes over the command's own.
  */
 export function commandRun(file: string, args: string[], options: { cwd?: string; env?: Record<string, string>; describe?: string } = {}): MigrationRun {
   return {
     describe: options.describe ?? [file, ...args].map((a) => (/[\s"'$]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a)).join(' '),
-    async run({ signal, output, onSpawn }): Promise<RunOutcome> {
+    async run({ signal, output, onSpawn, env }): Promise<RunOutcome> {
       const { execa } = await import('execa');
       const direct = output === 'inherit' && process.stdout.isTTY === true;
       const child = execa(file, args, {
         cwd: options.cwd,
-        env: options.env,
+        env: env ? { ...options.env, ...env } : options.env,
         stdin: 'ignore',
         stdout: direct ? 'inherit' : 'pipe',
         stderr: 'inherit',

@@ -20,7 +20,11 @@ import { encryptsAtRest } from '../store/location.js';
 import { newSnapshotId, type Store } from '../store/store.js';
 import type { MigrationAdapter, MigrationRun, RunOutcome } from './adapter.js';
 import { acquireDatabaseLock, type DatabaseLock } from './lock.js';
+import { gaveUpOnLock, type LockWait, nameRelations, sampleLockWaits } from './lock-waits.js';
 import { type DeployOutcome, exitCodeOf } from './outcome.js';
+import { attributeLockWaits, makePlan } from '../plan/plan.js';
+import type { Plan } from '../plan/types.js';
+import { type SessionSettings, sessionEnv, sessionReach, toolSessions } from './tool-sessions.js';
 
 export type { DeployOutcome };
 
@@ -35,6 +39,8 @@ export interface DeployReport {
   tool: RunOutcome;
   /** Pending before the run (undefined without an adapter: `lifeboat run`). */
   pending: string[] | undefined;
+  /** `lifeboat plan` of the pending migrations, run before the snapshot (undefined: off, nothing pending, or a destructive command). */
+  plan?: Plan;
   /** Migrations recorded as applied by this run. */
   migrated: string[] | undefined;
   /** Migrations applied before this run and not after it (a destructive command's rollback or reset). */
@@ -44,6 +50,12 @@ export interface DeployReport {
   restore: RestoreResult | undefined;
   /** Rows written since the snapshot (by the app, or the failed migration) that the rollback took out, and where they are kept. */
   appWrites?: AppWrites;
+  /**
+   * The tool's sessions (guard/tool-sessions.ts): the lock timeout they ran with, how many
+   * times the tool ran (a run that gave up on a lock and committed nothing is run again), and
+   * every statement that waited for a lock, with how long and behind whom.
+   */
+  locks?: DeployLocks;
   /** Set when the rollback itself failed: what happened and the commands to recover by hand. */
   recovery: { error: string; steps: string[] } | undefined;
   /** When the deploy began waiting for the lock, and when it got it (ISO). */
@@ -52,6 +64,7 @@ export interface DeployReport {
   timings: {
     lockMs: number;
     pendingMs: number;
+    planMs: number;
     snapshotMs: number;
     migrateMs: number;
     checksMs: number;
@@ -60,6 +73,16 @@ export interface DeployReport {
     /** The whole command from its process's start (set by the CLI): what a user waits for over the bare tool's `migrateMs`. */
     commandMs?: number;
   };
+}
+
+export interface DeployLocks {
+  timeoutMs: number;
+  statementTimeoutMs?: number;
+  /** Runs of the tool: 1, plus one per retry after a lock timeout. */
+  attempts: number;
+  waits: LockWait[];
+  /** Which mechanism reaches the tool's sessions, in words. */
+  reach: string;
 }
 
 export interface GuardedDeployOptions {
@@ -95,7 +118,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
   const notice = options.onNotice ?? (() => {});
   const signal = options.signal ?? new AbortController().signal;
   const started = Date.now();
-  const timings = { lockMs: 0, pendingMs: 0, snapshotMs: 0, migrateMs: 0, checksMs: 0, restoreMs: 0, totalMs: 0 };
+  const timings = { lockMs: 0, pendingMs: 0, planMs: 0, snapshotMs: 0, migrateMs: 0, checksMs: 0, restoreMs: 0, totalMs: 0 };
   const report: DeployReport = {
     id: `deploy-${newSnapshotId(new Date(started))}`,
     outcome: 'applied',
@@ -114,6 +137,8 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     timings,
   };
 
+  // The tool's sessions: a lock timeout (and a statement timeout), and the tag that finds them.
+  const session = toolSessions(settings.locks, report.id);
   const lock = await acquireDatabaseLock(target, { operation: 'deploy', timeoutMs: settings.lockTimeoutMs, signal, onWait: notice });
   timings.lockMs = Date.now() - started;
   report.lockedAt = new Date().toISOString();
@@ -137,7 +162,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     if (report.pending !== undefined && report.pending.length === 0 && !options.destructive) {
       notice('nothing pending: running the tool without a snapshot');
       const migrateStart = Date.now();
-      report.tool = await runMigration(run, signal, options.output ?? 'inherit');
+      report.tool = await runMigration(run, signal, options.output ?? 'inherit', undefined, session);
       timings.migrateMs = Date.now() - migrateStart;
       report.outcome = 'nothing-pending';
       report.exitCode = exitCodeOf(report.outcome, report.tool.exitCode);
@@ -145,6 +170,19 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     }
     if (report.pending && !options.destructive) notice(`${report.pending.length} pending: ${report.pending.join(', ')}`);
     if (signal.aborted) throw interrupted();
+
+    // Know before you deploy: the plan reads only, and a blocking finding refuses the deploy before anything is written.
+    if (settings.plan.enabled && adapter && !options.destructive) {
+      const planStart = Date.now();
+      report.plan = await planDeploy(options, report.pending ?? [], notice, signal);
+      timings.planMs = Date.now() - planStart;
+      if (signal.aborted) throw interrupted();
+      if (report.plan?.blocking) {
+        report.outcome = report.plan.rehearsal?.ran && !report.plan.rehearsal.ok ? 'rehearsal-failed' : 'plan-blocked';
+        report.exitCode = exitCodeOf(report.outcome, 0);
+        return await finish(report, store, started);
+      }
+    }
     if (settings.onFailure === 'rollback' && !options.destructive) {
       await assertCanRestore(lock);
       await assertCanDecryptAtRest(store);
@@ -194,13 +232,24 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
     await failpoint('deploy:after-snapshot');
     if (signal.aborted) throw interrupted();
 
-    // The next transaction id before the tool runs: if no transaction committed from here on, the tool wrote nothing.
-    const xidBefore = await nextTransactionId(lock.client);
     await intent.update({ phase: 'migrating' });
     const migrateStart = Date.now();
     const tracked = intent;
-    report.tool = await runMigration(run, signal, options.output ?? 'inherit', (pid) => void tracked.update({ tool: { pid, describe: run.describe } }).catch(() => {}));
+    // The next transaction id before each run: if no transaction committed from there on, that run wrote nothing.
+    const { xidBefore } = await runWithLockRetries(report, {
+      run,
+      lock,
+      target,
+      settings,
+      session,
+      signal,
+      output: options.output ?? 'inherit',
+      notice,
+      onSpawn: (pid) => void tracked.update({ tool: { pid, describe: run.describe } }).catch(() => {}),
+      tool: adapter?.name,
+    });
     timings.migrateMs = Date.now() - migrateStart;
+    if (report.plan && report.locks) attributeLockWaits(report.plan, report.locks.waits);
     await failpoint('deploy:after-migrate');
     await intent.update({ phase: 'checking' });
 
@@ -298,9 +347,30 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
   }
 }
 
+/**
+ * The plan, on its own connection to the live database. A plan that cannot run (a bug, a
+ * catalog it cannot read) does not stop the deploy, which then guards the whole database as
+ * before: it says so.
+ */
+async function planDeploy(options: GuardedDeployOptions, pending: string[], notice: (message: string) => void, signal: AbortSignal): Promise<Plan | undefined> {
+  const { target, settings, adapter } = options;
+  try {
+    const plan = await withClient(target, target.database, (client) => makePlan(client, { target, settings: settings.plan, adapter, pending, onNotice: notice, signal }));
+    const counts = { error: 0, warning: 0 };
+    for (const m of plan.migrations) for (const s of m.statements) for (const f of s.findings) if (f.severity !== 'info' && !f.allowed) counts[f.severity]++;
+    notice(`plan: ${counts.error} error, ${counts.warning} warning${plan.rehearsal?.ran && plan.rehearsal.ok ? '; the schema-only rehearsal passed' : ''} (${plan.timings.totalMs} ms)`);
+    return plan;
+  } catch (error) {
+    if (error instanceof LifeboatError && error.code === 'INTERRUPTED') throw error;
+    notice(`the plan could not run (${error instanceof Error ? error.message : String(error)}); deploying with a snapshot of the whole database`);
+    return undefined;
+  }
+}
+
 async function finish(report: DeployReport, store: Store, started: number): Promise<DeployReport> {
   report.timings.totalMs = Date.now() - started;
-  if (report.outcome !== 'nothing-pending') {
+  // A deploy that changed nothing and took no snapshot leaves the store as it was.
+  if (report.outcome !== 'nothing-pending' && report.outcome !== 'plan-blocked' && report.outcome !== 'rehearsal-failed') {
     await appendJournal(store, { event: 'deploy', ...report }).catch(() => {});
   }
   return report;
@@ -312,7 +382,8 @@ async function finish(report: DeployReport, store: Store, started: number): Prom
  * failure of the deploy: an error looking is a notice.
  */
 async function explainFailure(report: DeployReport, adapter: MigrationAdapter | undefined, target: DatabaseTarget, notice: (message: string) => void): Promise<void> {
-  if (!adapter?.explainFailure || report.tool.exitCode === 0) return;
+  // A cause already known (a lock given up on) is not looked for again.
+  if (!adapter?.explainFailure || report.tool.exitCode === 0 || report.tool.cause) return;
   try {
     const cause = await withClient(target, target.database, (client) => adapter.explainFailure!(client, report.pending ?? []));
     if (cause) report.tool.cause = cause;
@@ -354,12 +425,108 @@ function interrupted(): LifeboatError {
 }
 
 /** The migration, whatever it does: a throw (programmatic runs) is a failure like a non-zero exit. */
-async function runMigration(run: MigrationRun, signal: AbortSignal, output: 'inherit' | 'stderr', onSpawn?: (pid: number) => void): Promise<RunOutcome> {
+async function runMigration(run: MigrationRun, signal: AbortSignal, output: 'inherit' | 'stderr', onSpawn: ((pid: number) => void) | undefined, session: SessionSettings): Promise<RunOutcome> {
   try {
-    return await run.run({ signal, output, ...(onSpawn ? { onSpawn } : {}) });
+    return await run.run({ signal, output, ...(onSpawn ? { onSpawn } : {}), env: sessionEnv(session), session });
   } catch (error) {
     return { exitCode: 1, error: error instanceof Error ? error.message : String(error) };
   }
+}
+
+interface RunStep {
+  run: MigrationRun;
+  lock: DatabaseLock;
+  target: DatabaseTarget;
+  settings: Settings;
+  session: SessionSettings;
+  signal: AbortSignal;
+  output: 'inherit' | 'stderr';
+  notice: (message: string) => void;
+  onSpawn: (pid: number) => void;
+  /** The adapter's name, for what reaches its tool's sessions. */
+  tool: string | undefined;
+}
+
+/**
+ * The run step with its lock retries: the tool runs with the sessions' settings while a
+ * sampler reads its sessions' lock waits. When it failed because a statement gave up on a
+ * lock (`gaveUpOnLock`) and no transaction committed while it ran (`committedSince`, as for
+ * migration-failed-unchanged), it runs again on the same snapshot after a back-off (1 s,
+ * 2 s, 4 s… at most 30 s), at most `locks.retries` times. Otherwise the deploy goes on as
+ * for any failure (rolled back, or unchanged). Answers the transaction id before the last run.
+ */
+async function runWithLockRetries(report: DeployReport, step: RunStep): Promise<{ xidBefore: string }> {
+  const { run, lock, target, settings, session, signal, notice } = step;
+  const locks: DeployLocks = {
+    timeoutMs: session.lockTimeoutMs,
+    ...(session.statementTimeoutMs !== undefined ? { statementTimeoutMs: session.statementTimeoutMs } : {}),
+    attempts: 0,
+    waits: [],
+    reach: run.sessionReach ?? sessionReach(step.tool ?? toolOf(run)),
+  };
+  report.locks = locks;
+  notice(
+    `the tool's sessions: lock_timeout ${seconds(session.lockTimeoutMs)}${session.statementTimeoutMs !== undefined ? `, statement_timeout ${seconds(session.statementTimeoutMs)}` : ''}, tagged ${session.applicationName} (${locks.reach})`,
+  );
+  for (let attempt = 1; ; attempt++) {
+    const xidBefore = await nextTransactionId(lock.client);
+    const sampler = sampleLockWaits(lock.client, { tag: session.applicationName, database: target.database, attempt, timeoutMs: session.lockTimeoutMs });
+    report.tool = await runMigration(run, signal, step.output, step.onSpawn, session);
+    const waits = await sampler.stop();
+    if (waits.length > 0) await withClient(target, target.database, (client) => nameRelations(client, waits)).catch(() => {});
+    locks.attempts = attempt;
+    locks.waits.push(...waits);
+    const gaveUp = report.tool.exitCode !== 0 && !signal.aborted ? gaveUpOnLock(waits, session.lockTimeoutMs) : undefined;
+    if (!gaveUp) return { xidBefore };
+    const held = holderText(gaveUp);
+    if (attempt > settings.locks.retries) {
+      report.tool.cause = `gave up waiting for a lock on ${gaveUp.table ?? gaveUp.mode} after ${attempt} attempt${attempt === 1 ? '' : 's'} (lock_timeout ${seconds(session.lockTimeoutMs)})${held ? `: ${held}` : ''}`;
+      return { xidBefore };
+    }
+    const written = await committedSince(lock.client, xidBefore);
+    if (written !== 0) {
+      report.tool.cause = `gave up waiting for a lock on ${gaveUp.table ?? gaveUp.mode} (lock_timeout ${seconds(session.lockTimeoutMs)})${held ? `: ${held}` : ''}; not retried, since transactions committed while the tool ran`;
+      return { xidBefore };
+    }
+    const delay = Math.min(1000 * 2 ** (attempt - 1), 30_000);
+    notice(
+      `${run.describe} gave up waiting ${seconds(gaveUp.waitedMs)} for ${gaveUp.mode} on ${gaveUp.table ?? 'a lock'}${held ? ` (${held})` : ''} and nothing committed: running it again in ${seconds(delay)} (attempt ${attempt + 1} of ${settings.locks.retries + 1})`,
+    );
+    await failpoint('deploy:before-retry');
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, delay);
+      signal.addEventListener('abort', done, { once: true });
+    });
+    if (signal.aborted) return { xidBefore };
+  }
+}
+
+/** Without an adapter (a destructive command, `lifeboat run`): the tool from the command (`prisma db push` → prisma). */
+function toolOf(run: MigrationRun): string | undefined {
+  const word = run.describe.split(' ')[0] ?? '';
+  return word === 'drizzle-kit' ? 'drizzle' : ['knex', 'prisma'].includes(word) ? word : undefined;
+}
+
+/** `held by pid 4242, "psql", in a transaction open for 3 min`. */
+export function holderText(wait: LockWait): string {
+  const b = wait.blockedBy;
+  if (!b) return '';
+  const age = b.xactAgeMs === undefined ? '' : `, in a transaction open for ${formatAge(b.xactAgeMs)}`;
+  return `held by pid ${b.pid}${b.applicationName ? `, "${b.applicationName}"` : ''}${age}`;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
+}
+
+function formatAge(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
 }
 
 function recoverySteps(error: unknown, target: DatabaseTarget, store: Store, manifest: Manifest): { error: string; steps: string[] } {

@@ -15,6 +15,10 @@ export const OUTCOMES = {
   'migration-failed-rolled-back': { code: 'DEPLOY_FAILED_ROLLED_BACK', headline: 'the migration FAILED and was rolled back' },
   /** The tool failed before it wrote anything (no transaction committed while it ran): nothing to restore. */
   'migration-failed-unchanged': { code: 'DEPLOY_FAILED_UNCHANGED', headline: 'the migration FAILED before it changed anything; nothing to roll back' },
+  /** The plan found a blocking finding before anything was written: the tool did not run, no snapshot was taken. */
+  'plan-blocked': { code: 'PLAN_BLOCKED', headline: 'REFUSED by the plan before anything was written' },
+  /** The pending migrations failed on a copy of the schema: the tool did not run on the database, no snapshot was taken. */
+  'rehearsal-failed': { code: 'REHEARSAL_FAILED', headline: 'REFUSED: the migrations failed in the schema-only rehearsal; nothing was written' },
   /** Checks failed and the database was restored. */
   'checks-failed-rolled-back': { code: 'CHECKS_FAILED_ROLLED_BACK', headline: 'checks FAILED after the migration; rolled back' },
   /** Interrupted (Ctrl-C / SIGTERM) and the database was restored. */

@@ -1,3 +1,4 @@
+import { blockingFindings } from '../plan/plan.js';
 import { assertSameDatabase, type ChosenDatabase, chooseDatabase, type ToolDatabase } from '../config/database.js';
 import { loadConfig } from '../config/load.js';
 import { resolveSettings, type SettingFlags } from '../config/resolve.js';
@@ -52,11 +53,9 @@ export async function deployWith(options: DeployWithOptions): Promise<DeployRepo
 /** For hooks that must fail like the migration they wrap: throw unless the deploy went through. */
 export function assertDeployed(report: DeployReport): DeployReport {
   if (report.outcome === 'applied' || report.outcome === 'destructive-applied' || (report.outcome === 'nothing-pending' && report.exitCode === 0)) return report;
-  const detail = report.checks
-    .filter((c) => !c.ok)
-    .flatMap((c) => c.problems)
-    .slice(0, 3)
-    .join('; ');
+  const refusal = report.plan ? blockingFindings(report.plan).map((b) => `${b.migration}: ${b.finding.rule}: ${b.finding.message}`) : [];
+  if (report.plan?.rehearsal?.ran && !report.plan.rehearsal.ok) refusal.unshift(`rehearsal: ${report.plan.rehearsal.error}`);
+  const detail = [...refusal, ...report.checks.filter((c) => !c.ok).flatMap((c) => c.problems)].slice(0, 3).join('; ');
   const why = [report.tool.error, report.tool.cause].filter(Boolean).join(': ');
   const error = new LifeboatError(OUTCOMES[report.outcome].code ?? 'DEPLOY_FAILED_KEPT', `${report.command}: ${report.outcome}${why ? ` (${why})` : ''}${detail ? `: ${detail}` : ''}.`, {
     hint: report.recovery ? report.recovery.steps.join(' ') : 'The database is as it was before the deploy; fix the migration and deploy again.',

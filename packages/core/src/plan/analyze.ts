@@ -54,7 +54,7 @@ export function analyzeStatements(statements: ParsedStatement[], catalog: Catalo
     const tx = as<{ kind?: string }>(stmt.node, 'TransactionStmt');
     if (tx?.kind === 'TRANS_STMT_BEGIN' || tx?.kind === 'TRANS_STMT_START') inTransactionBlock = true;
     if (tx?.kind === 'TRANS_STMT_COMMIT' || tx?.kind === 'TRANS_STMT_ROLLBACK') inTransactionBlock = false;
-    earlier = [...earlier, stmt];
+    earlier.push(stmt);
   }
   return out;
 }

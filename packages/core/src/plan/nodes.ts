@@ -59,16 +59,25 @@ export function partsName(parts: string[]): WrittenName | undefined {
 }
 
 /** Every node of a tree, depth first, with its kind (the tree itself included). */
-export function* walk(node: unknown): Generator<[string, Record<string, unknown>]> {
+export function walk(node: unknown): Array<[string, Record<string, unknown>]> {
+  const out: Array<[string, Record<string, unknown>]> = [];
+  collect(node, out);
+  return out;
+}
+
+function collect(node: unknown, out: Array<[string, Record<string, unknown>]>): void {
   if (Array.isArray(node)) {
-    for (const item of node) yield* walk(item);
+    for (const item of node) collect(item, out);
     return;
   }
-  if (!node || typeof node !== 'object') return;
-  for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
-    // A node is an object whose one key is a capitalised kind.
-    if (/^[A-Z]/.test(key) && value && typeof value === 'object' && !Array.isArray(value)) yield [key, value as Record<string, unknown>];
-    yield* walk(value);
+  if (node === null || typeof node !== 'object') return;
+  for (const key in node as Record<string, unknown>) {
+    const value = (node as Record<string, unknown>)[key];
+    if (value === null || typeof value !== 'object') continue;
+    // A node is an object whose one key is its kind, capitalised ("SelectStmt"); fields are not.
+    const first = key.charCodeAt(0);
+    if (first >= 65 && first <= 90 && !Array.isArray(value)) out.push([key, value as Record<string, unknown>]);
+    collect(value, out);
   }
 }
 

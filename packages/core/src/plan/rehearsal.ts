@@ -52,7 +52,7 @@ export type SchemaRehearsal =
  * order) with the server's own error text, and for a tool whose SQL is code (Knex) it is
  * how that SQL is known: the adapter runs the migrations there with the real tool and
  * records what they send. Migrations kept as SQL files run as the tool runs them (each
- * file as one script, or all of them in one transaction: `adapter.sqlRunsAs`).
+ * file as one script, or all of them in one transaction: `adapter.runs`).
  *
  * It costs the same at any data size (see scratch.ts) and is skipped, with the reason,
  * where it cannot run: nothing pending, no way to know the SQL (`lifeboat run`), no
@@ -77,7 +77,7 @@ export async function rehearseSchemaOnly(options: SchemaRehearsalOptions): Promi
         return { skipped: `the migrations could not be run to capture their SQL: ${error instanceof Error ? error.message : String(error)}` } as const;
       }
     }
-    return runFiles(scratch.target, files!, adapter?.sqlRunsAs ?? 'script-per-migration');
+    return runFiles(scratch.target, files!, adapter?.runs === 'wrapped' ? 'one-transaction' : 'script-per-migration');
   });
   if (!run.ran) return { ran: false, why: `the schema-only rehearsal was skipped: ${run.why}` };
   const ms = Math.round(performance.now() - started);

@@ -1,3 +1,4 @@
+import type { MigrationRuns } from '../guard/adapter.js';
 import type {
   AlterDomainStmt,
   AlterEnumStmt,
@@ -61,13 +62,7 @@ export interface RuleContext {
   };
 }
 
-/**
- * How a migrate tool runs a migration's statements: `wrapped` in one transaction it opens
- * (Knex by default, Drizzle), as one `script` sent at once (Prisma: several statements make
- * an implicit transaction, an explicit BEGIN / COMMIT is honoured), or `autocommit`, one by
- * one (psql -f under `lifeboat run`, Knex with `transaction: false`).
- */
-export type MigrationRuns = 'wrapped' | 'script' | 'autocommit';
+export type { MigrationRuns };
 
 interface Hit {
   message: string;
@@ -151,7 +146,7 @@ const RULE_LIST: Rule[] = [
   // ——— Data destroyed ———
   {
     name: 'ban-drop-table',
-    severity: 'error',
+    severity: 'warning',
     summary: 'DROP TABLE of a live table destroys its rows',
     squawk: ['ban-drop-table'],
     atlas: ['DS102'],
@@ -169,7 +164,7 @@ const RULE_LIST: Rule[] = [
   },
   {
     name: 'ban-drop-column',
-    severity: 'error',
+    severity: 'warning',
     summary: 'DROP COLUMN of a live table destroys its values (and breaks the app still reading it)',
     squawk: ['ban-drop-column'],
     atlas: ['DS103'],
@@ -189,7 +184,7 @@ const RULE_LIST: Rule[] = [
   },
   {
     name: 'ban-drop-schema',
-    severity: 'error',
+    severity: 'warning',
     summary: 'DROP SCHEMA destroys the tables in it',
     squawk: ['ban-drop-schema'],
     atlas: ['DS101'],
@@ -226,7 +221,7 @@ const RULE_LIST: Rule[] = [
   },
   {
     name: 'ban-truncate',
-    severity: 'error',
+    severity: 'warning',
     summary: 'TRUNCATE of a live table destroys its rows',
     squawk: [],
     atlas: [],
@@ -244,7 +239,7 @@ const RULE_LIST: Rule[] = [
   },
   {
     name: 'truncate-cascade',
-    severity: 'error',
+    severity: 'warning',
     summary: 'TRUNCATE … CASCADE also empties every table whose foreign keys reference it',
     squawk: ['ban-truncate-cascade'],
     atlas: [],
@@ -265,7 +260,7 @@ const RULE_LIST: Rule[] = [
   },
   {
     name: 'delete-without-where',
-    severity: 'error',
+    severity: 'warning',
     summary: 'DELETE without a WHERE empties a live table',
     squawk: [],
     atlas: [],
@@ -274,7 +269,7 @@ const RULE_LIST: Rule[] = [
   },
   {
     name: 'update-without-where',
-    severity: 'error',
+    severity: 'warning',
     summary: 'UPDATE without a WHERE overwrites every row of a live table',
     squawk: [],
     atlas: [],
@@ -283,7 +278,7 @@ const RULE_LIST: Rule[] = [
   },
   {
     name: 'narrowing-column-type',
-    severity: 'error',
+    severity: 'warning',
     summary: 'ALTER COLUMN TYPE to a type that cuts, rounds or refuses existing values',
     squawk: [],
     atlas: [],
@@ -357,7 +352,7 @@ const RULE_LIST: Rule[] = [
   },
   {
     name: 'transaction-nesting',
-    severity: 'error',
+    severity: 'warning',
     summary: 'BEGIN / COMMIT / ROLLBACK inside a migration the tool already runs in a transaction',
     squawk: ['transaction-nesting', 'ban-uncommitted-transaction'],
     atlas: ['TX201'],
@@ -768,6 +763,8 @@ const RULE_LIST: Rule[] = [
       const inTx = ctx.migration.inTransactionBlock || ctx.migration.runs === 'wrapped' || (ctx.migration.size > 1 && ctx.migration.runs !== 'autocommit');
       if (!inTx) return [];
       const type = strings(s.typeName).join('.');
+      const later = ctx.migration.earlier.length + 1 < ctx.migration.size;
+      if (ctx.state.catalog.serverVersion >= 120000 && !later) return [];
       if (ctx.state.catalog.serverVersion < 120000) {
         return [
           {
@@ -855,6 +852,24 @@ const RULE_LIST: Rule[] = [
     check(ctx) {
       const risk = ctx.effects.atRisk;
       return 'unbounded' in risk ? [{ message: `${statementLabel(ctx.stmt)}: ${risk.unbounded}, so any table may change`, hint: 'write the change as plain SQL statements where you can' }] : [];
+    },
+  },
+  {
+    name: 'identifier-too-long',
+    severity: 'warning',
+    summary: 'a name longer than 63 bytes, which PostgreSQL cuts without an error',
+    squawk: ['identifier-too-long'],
+    atlas: [],
+    doc: doc('identifier-too-long'),
+    check(ctx) {
+      // The parser has cut every name to 63 bytes already (with a NOTICE): a name of exactly 63 bytes
+      // that the statement's text continues past is one it cut.
+      return createdNames(ctx)
+        .filter((n) => Buffer.byteLength(n) === MAX_IDENTIFIER && continuesPast(ctx.stmt.sql, n))
+        .map((n) => ({
+          message: `a name longer than ${MAX_IDENTIFIER} bytes is cut to "${n}": code that uses the full name does not find it`,
+          hint: `use names of at most ${MAX_IDENTIFIER} bytes`,
+        }));
     },
   },
   // ——— Style ———
@@ -945,8 +960,44 @@ const RULE_LIST: Rule[] = [
   },
 ];
 
+/** NAMEDATALEN - 1: the longest identifier PostgreSQL keeps whole. */
+const MAX_IDENTIFIER = 63;
+
+/** Whether the text holds the name followed by one more identifier character (the name was cut). */
+function continuesPast(sql: string, name: string): boolean {
+  for (let at = sql.indexOf(name); at >= 0; at = sql.indexOf(name, at + 1)) {
+    const next = sql.charAt(at + name.length);
+    if (next !== '' && (next === '_' || next === '$' || next.toLowerCase() !== next.toUpperCase() || (next >= '0' && next <= '9'))) return true;
+  }
+  return false;
+}
+
+/** The names a statement gives: tables, columns, constraints, indexes, sequences, views, triggers, renames. */
+function createdNames(ctx: RuleContext): string[] {
+  const names: string[] = [];
+  const found = unwrap(ctx.stmt.node);
+  if (!found) return names;
+  const [kind, body] = found;
+  const rel = (body.relation ?? body.view ?? body.sequence) as { relname?: string } | undefined;
+  if (['CreateStmt', 'ViewStmt', 'CreateSeqStmt'].includes(kind) && rel?.relname) names.push(rel.relname);
+  if (kind === 'IndexStmt' && typeof body.idxname === 'string') names.push(body.idxname);
+  if (kind === 'CreateTrigStmt' && typeof body.trigname === 'string') names.push(body.trigname);
+  if (kind === 'RenameStmt' && typeof body.newname === 'string') names.push(body.newname);
+  if (kind === 'CreateStmt' || kind === 'AlterTableStmt') {
+    for (const [k, b] of walk(kind === 'CreateStmt' ? body.tableElts : body.cmds)) {
+      if (k === 'ColumnDef' && typeof b.colname === 'string') names.push(b.colname);
+      if (k === 'Constraint' && typeof b.conname === 'string') names.push(b.conname);
+    }
+  }
+  return names;
+}
+
+/** Statement kinds that can hold an UPDATE or DELETE (in a CTE, or under EXPLAIN ANALYZE). */
+const CAN_HOLD_DML = new Set(['DeleteStmt', 'UpdateStmt', 'InsertStmt', 'MergeStmt', 'SelectStmt', 'ExplainStmt', 'CopyStmt', 'CreateTableAsStmt']);
+
 function withoutWhere(ctx: RuleContext, kind: 'DeleteStmt' | 'UpdateStmt', word: string, does: string): Hit[] {
   const hits: Hit[] = [];
+  if (!CAN_HOLD_DML.has(ctx.stmt.kind)) return hits;
   for (const [k, body] of walk(ctx.stmt.node)) {
     if (k !== kind || body.whereClause !== undefined) continue;
     const name = rangeVarName(body.relation as never);

@@ -96,15 +96,22 @@ export async function withSchemaScratch<T>(options: SchemaScratchOptions, fn: (s
       timings.dumpMs = Math.round(performance.now() - createStart);
       return script;
     });
-    const [createOutcome, dumpOutcome] = await Promise.allSettled([creating, dumping]);
-    if (createOutcome.status === 'rejected') return skipped(`CREATE DATABASE failed: ${serverErrorText(createOutcome.reason)}`);
-    if (dumpOutcome.status === 'rejected') return skipped(reason(dumpOutcome.reason));
-    if (options.signal?.aborted) return skipped('interrupted');
     const scratch: ScratchDatabase = { name, target: withDatabase(target, name) };
-    const loadStart = performance.now();
-    const loaded = await loadSchema(scratch, dumpOutcome.value);
-    if (loaded !== true) return skipped(`the live schema could not be copied into it: ${loaded}`);
-    timings.loadMs = Math.round(performance.now() - loadStart);
+    // The load's session opens as soon as the database exists, while pg_dump may still be reading.
+    const connecting = creating.then(() => connect(scratch.target));
+    const [connectOutcome, dumpOutcome] = await Promise.allSettled([connecting, dumping]);
+    const client = connectOutcome.status === 'fulfilled' ? connectOutcome.value : undefined;
+    try {
+      if (connectOutcome.status === 'rejected') return skipped(`${created ? 'connecting to it' : 'CREATE DATABASE'} failed: ${serverErrorText(connectOutcome.reason)}`);
+      if (dumpOutcome.status === 'rejected') return skipped(reason(dumpOutcome.reason));
+      if (options.signal?.aborted) return skipped('interrupted');
+      const loadStart = performance.now();
+      const loaded = await loadSchema(client!, dumpOutcome.value);
+      if (loaded !== true) return skipped(`the live schema could not be copied into it: ${loaded}`);
+      timings.loadMs = Math.round(performance.now() - loadStart);
+    } finally {
+      await client?.end().catch(() => {});
+    }
     timings.readyMs = Math.round(performance.now() - started);
     debug(`rehearsal scratch ${name} ready in ${timings.readyMs} ms (create ${timings.createMs}, dump ${timings.dumpMs}, load ${timings.loadMs})`);
     await failpoint('rehearsal:after-create');
@@ -188,19 +195,11 @@ function withoutRestrictLines(script: string): string {
 }
 
 /** The script as one simple query: one implicit transaction, all or nothing. True, or the server's error. */
-async function loadSchema(scratch: ScratchDatabase, script: string): Promise<true | string> {
-  let client: pg.Client;
-  try {
-    client = await connect(scratch.target);
-  } catch (error) {
-    return reason(error);
-  }
+async function loadSchema(client: pg.Client, script: string): Promise<true | string> {
   try {
     await client.query(`set synchronous_commit = off;\n${script}`);
     return true;
   } catch (error) {
     return serverErrorText(error);
-  } finally {
-    await client.end().catch(() => {});
   }
 }
