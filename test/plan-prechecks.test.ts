@@ -376,6 +376,7 @@ describe('plan pre-checks against the live data', () => {
     expect(column[0]!.message).toMatch(/column nick is not in the live table/);
     // Values from a sequence are distinct and never NULL: nothing to check.
     expect(await check('alter table clean drop constraint clean_pkey, add column k serial primary key;')).toEqual([]);
+    expect(await check('alter table clean drop constraint clean_pkey, add column k serial not null, add primary key (k);')).toEqual([]);
   });
 
   it('row counts over one table share one scan', async () => {

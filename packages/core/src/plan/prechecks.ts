@@ -1,7 +1,8 @@
-import type { AlterTableCmd, ColumnDef, Constraint, IndexElem, IndexStmt, Node, RangeVar, TypeName } from '@pgsql/types';
+import type { AlterTableCmd, ColumnDef, ColumnRef, Constraint, FuncCall, IndexElem, IndexStmt, Node, RangeVar, TypeName } from '@pgsql/types';
 import type pg from 'pg';
 import { ident, literal, qualifiedName } from '../db/sql.js';
 import { type Catalog, type CatalogTable, resolveTable } from './catalog.js';
+import { funcName, strings, walk } from './nodes.js';
 import { deparse, libpgQuery, type ParsedStatement } from './parse.js';
 import type { Finding, PrecheckResult, Severity, TableName } from './types.js';
 
@@ -223,7 +224,7 @@ async function indexChecks(stmt: IndexStmt, catalog: Catalog): Promise<Check[]> 
 
 /** An index element (a column or an expression, with its collation) as a key, and the columns it reads. */
 async function keyOf(elem: IndexElem): Promise<(Key & { reads: string[] }) | undefined> {
-  const collate = elem.collation?.length ? ` collate ${elem.collation.map((n) => ident(stringOf(n))).join('.')}` : '';
+  const collate = elem.collation?.length ? ` collate ${strings(elem.collation).map(ident).join('.')}` : '';
   if (elem.name) return { sql: `${ident(elem.name)}${collate}`, label: elem.name, column: true, reads: [elem.name] };
   if (elem.expr) return { sql: `(${await deparse(elem.expr)})${collate}`, label: await deparse(elem.expr, { pretty: false }), column: false, reads: columnRefs(elem.expr) };
   return undefined;
@@ -275,6 +276,8 @@ async function guard(context: Context, rule: string, subject: string, columns: s
   const missing = columns.find((c) => !added.has(c) && !table.columns.some((col) => col.name === c));
   if (missing !== undefined) return [noteMissing(rule, table, subject, missing)];
   const fromSequence = columns.find((c) => added.get(c)?.sequence);
+  // A sequence's values are distinct and never NULL (Prisma's `ADD COLUMN "id" SERIAL NOT NULL, ADD CONSTRAINT … PRIMARY KEY ("id")`).
+  if (fromSequence !== undefined && ['unique-duplicates', 'primary-key-violations', 'not-null-nulls'].includes(rule)) return [];
   if (fromSequence !== undefined) {
     return [note(rule, table, subject, 'warning', `${subject}: reads ${fromSequence}, filled from a sequence by this statement: not checked read-only`)];
   }
@@ -328,7 +331,7 @@ async function constraintOfDefinition(definition: string): Promise<Constraint | 
 
 async function constraintChecks(constraint: Constraint, context: Context, validating: boolean): Promise<Check[]> {
   const { table, catalog } = context;
-  const keysOf = (nodes: Node[] | undefined) => (nodes ?? []).map(stringOf);
+  const keysOf = strings;
   // NOT VALID: the parser sets skip_validation (and leaves initially_valid unset).
   const notValid = !validating && (constraint.skip_validation === true || constraint.initially_valid !== true);
   switch (constraint.contype) {
@@ -432,7 +435,7 @@ async function constraintChecks(constraint: Constraint, context: Context, valida
       for (const item of constraint.exclusions ?? []) {
         const pair = 'List' in item ? (item.List.items ?? []) : [];
         const elem = pair[0] && 'IndexElem' in pair[0] ? pair[0].IndexElem : undefined;
-        const operator = pair[1] && 'List' in pair[1] ? (pair[1].List.items ?? []).map(stringOf) : [];
+        const operator = pair[1] && 'List' in pair[1] ? strings(pair[1].List.items) : [];
         const key = elem ? await keyOf(elem) : undefined;
         if (!key || operator.length === 0) return [];
         keys.push({ ...key, operator: operator.length === 1 ? operator[0]! : `operator(${operator.slice(0, -1).map(ident).join('.')}.${operator[operator.length - 1]})` });
@@ -585,51 +588,28 @@ function subjectOf(table: CatalogTable, keys: Key[]): string {
 }
 
 // ---------------------------------------------------------------------------------------
-// Parse-tree helpers.
-
-function stringOf(node: Node): string {
-  return 'String' in node ? (node.String.sval ?? '') : '';
-}
+// Parse-tree helpers (over plan/nodes.ts).
 
 /** The type's own name, without its schema ("varchar", "int4", "serial"). */
 function typeNameOf(typeName: TypeName): string {
-  const names = typeName.names ?? [];
-  return names.length ? stringOf(names[names.length - 1]!) : '';
+  return strings(typeName.names).pop() ?? '';
 }
 
-/** Column names an expression reads (the last part of each ColumnRef). */
+/** Column names an expression reads (the last part of each ColumnRef; `t.*` reads none by name). */
 function columnRefs(node: unknown): string[] {
   const found: string[] = [];
-  walk(node, (key, value) => {
-    if (key !== 'ColumnRef') return;
-    const fields = (value as { fields?: Node[] }).fields ?? [];
-    const last = fields[fields.length - 1];
-    if (last && 'String' in last && last.String.sval) found.push(last.String.sval);
-  });
+  for (const [kind, body] of walk(node)) {
+    if (kind !== 'ColumnRef') continue;
+    const fields = (body as ColumnRef).fields ?? [];
+    const last = strings(fields.slice(-1))[0];
+    if (last) found.push(last);
+  }
   return found;
 }
 
 function callsFunction(node: unknown, name: string): boolean {
-  let found = false;
-  walk(node, (key, value) => {
-    if (key !== 'FuncCall') return;
-    const names = (value as { funcname?: Node[] }).funcname ?? [];
-    const last = names[names.length - 1];
-    if (last && stringOf(last) === name) found = true;
-  });
-  return found;
-}
-
-function walk(node: unknown, visit: (key: string, value: unknown) => void): void {
-  if (Array.isArray(node)) {
-    for (const item of node) walk(item, visit);
-    return;
-  }
-  if (!node || typeof node !== 'object') return;
-  for (const [key, value] of Object.entries(node)) {
-    visit(key, value);
-    walk(value, visit);
-  }
+  for (const [kind, body] of walk(node)) if (kind === 'FuncCall' && funcName(body as FuncCall) === name) return true;
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------
