@@ -102,6 +102,26 @@ describe('rehearsals', () => {
     expect(await scratches()).toEqual([]);
   });
 
+  it("SQL files (Prisma, Drizzle) run in the schema-only copy as their tool runs them: the first failure, with the server's DETAIL, names its migration", async () => {
+    const target = parseDatabaseUrl(db.url);
+    const store = openStore(`${project.dir}/.lifeboat`);
+    const before = await live();
+    const migrations = [
+      { migration: '001_ok', sql: 'alter table customers add column nickname text;\ncreate index on customers (nickname);' },
+      { migration: '002_duplicate', sql: "insert into customers (id, name) values (1, 'a'), (1, 'b');" },
+    ];
+    for (const sqlRunsAs of ['script-per-migration', 'one-transaction'] as const) {
+      const adapter = { name: 'files', status: async () => ({ pending: [], applied: [] }), checkBookkeeping: async () => ({ name: 'migrations', ok: true, summary: '', problems: [] }), sqlRunsAs };
+      const result = await rehearseSchemaOnly({ target, adapter, pending: ['001_ok', '002_duplicate'], migrations, store });
+      if (!result.ran || result.ok) throw new Error(JSON.stringify(result));
+      expect(result.migration).toBe('002_duplicate');
+      expect(result.error).toBe('duplicate key value violates unique constraint "customers_pkey" DETAIL: Key (id)=(1) already exists.');
+      expect(result.captured).toBeUndefined();
+    }
+    expect(await live()).toEqual(before);
+    expect(await scratches()).toEqual([]);
+  });
+
   it("lifeboat rehearse --schema-only: exit 39 with the server's text, and a kill -9 leaves a record that recover cleans", async () => {
     const failed = await project.run(['rehearse', '--schema-only', '--json', 'knex', 'migrate:latest']);
     expect(failed.exitCode, failed.stderr).toBe(39);
