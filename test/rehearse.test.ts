@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseDatabase } from '@lifeboat/core/adapter';
 import { cliAdapter } from '@lifeboat/knex';
 import { parseDatabaseUrl } from '../packages/core/src/db/target.js';
+import type { MigrationAdapter } from '../packages/core/src/guard/adapter.js';
 import { parseMigration } from '../packages/core/src/plan/parse.js';
 import { rehearseSchemaOnly } from '../packages/core/src/plan/rehearsal.js';
 import { openStore } from '../packages/core/src/store/store.js';
@@ -111,7 +112,12 @@ describe('rehearsals', () => {
       { migration: '002_duplicate', sql: "insert into customers (id, name) values (1, 'a'), (1, 'b');" },
     ];
     for (const sqlRunsAs of ['script-per-migration', 'one-transaction'] as const) {
-      const adapter = { name: 'files', status: async () => ({ pending: [], applied: [] }), checkBookkeeping: async () => ({ name: 'migrations', ok: true, summary: '', problems: [] }), sqlRunsAs };
+      const adapter: MigrationAdapter = {
+        name: 'files',
+        status: async () => ({ pending: [], applied: [] }),
+        checkBookkeeping: async () => ({ name: 'migrations', ok: true, summary: '', problems: [], allowed: [] }),
+        sqlRunsAs,
+      };
       const result = await rehearseSchemaOnly({ target, adapter, pending: ['001_ok', '002_duplicate'], migrations, store });
       if (!result.ran || result.ok) throw new Error(JSON.stringify(result));
       expect(result.migration).toBe('002_duplicate');
