@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseDatabase } from '@lifeboat/core/adapter';
 import { cliAdapter } from '@lifeboat/knex';
 import { parseDatabaseUrl } from '../packages/core/src/db/target.js';
+import type { MigrationAdapter } from '../packages/core/src/guard/adapter.js';
 import { parseMigration } from '../packages/core/src/plan/parse.js';
 import { rehearseSchemaOnly } from '../packages/core/src/plan/rehearsal.js';
 import { openStore } from '../packages/core/src/store/store.js';
@@ -98,6 +99,31 @@ describe('rehearsals', () => {
     // What ran before the failure is captured too, the failing statement last.
     expect(result.captured?.map((m) => m.migration)).toEqual(['20240102000000_invoices.cjs', '20240103000000_typo.cjs']);
     expect(result.captured![1]!.sql).toContain('update custmers');
+    expect(await live()).toEqual(before);
+    expect(await scratches()).toEqual([]);
+  });
+
+  it("SQL files (Prisma, Drizzle) run in the schema-only copy as their tool runs them: the first failure, with the server's DETAIL, names its migration", async () => {
+    const target = parseDatabaseUrl(db.url);
+    const store = openStore(`${project.dir}/.lifeboat`);
+    const before = await live();
+    const migrations = [
+      { migration: '001_ok', sql: 'alter table customers add column nickname text;\ncreate index on customers (nickname);' },
+      { migration: '002_duplicate', sql: "insert into customers (id, name) values (1, 'a'), (1, 'b');" },
+    ];
+    for (const sqlRunsAs of ['script-per-migration', 'one-transaction'] as const) {
+      const adapter: MigrationAdapter = {
+        name: 'files',
+        status: async () => ({ pending: [], applied: [] }),
+        checkBookkeeping: async () => ({ name: 'migrations', ok: true, summary: '', problems: [], allowed: [] }),
+        sqlRunsAs,
+      };
+      const result = await rehearseSchemaOnly({ target, adapter, pending: ['001_ok', '002_duplicate'], migrations, store });
+      if (!result.ran || result.ok) throw new Error(JSON.stringify(result));
+      expect(result.migration).toBe('002_duplicate');
+      expect(result.error).toBe('duplicate key value violates unique constraint "customers_pkey" DETAIL: Key (id)=(1) already exists.');
+      expect(result.captured).toBeUndefined();
+    }
     expect(await live()).toEqual(before);
     expect(await scratches()).toEqual([]);
   });

@@ -1,6 +1,7 @@
 import { applySession, connectionDatabase, type HookOptions, hookDeploy, type SessionConnection, type SessionSettings } from '@lifeboat/core/adapter';
 import type { Knex } from 'knex';
 import { knexMigrations, type ListMigrations } from './adapter.js';
+import { type CreateKnex, knexCapture } from './capture.js';
 import { connectionUrl } from './connection.js';
 
 export interface GuardedKnexOptions extends Omit<HookOptions, 'signal'> {
@@ -31,8 +32,11 @@ export function guarded(knex: Knex, options: GuardedKnexOptions = {}): { migrate
       );
       const migrations = { ...(knex.client.config as Knex.Config).migrations, ...config };
       const list: ListMigrations = () => knex.migrate.list(config);
+      // A capture runs the migrations in a schema-only copy with a knex of its own, made by the same factory as the app's (the knex package beside this adapter).
+      const load = async () => ((await import('knex')) as unknown as { default: CreateKnex }).default;
+      const captureSql = knexCapture(load, { ...(knex.client.config as Knex.Config), migrations });
       await hookDeploy(options, {
-        adapter: knexMigrations(list, migrations),
+        adapter: { ...knexMigrations(list, migrations), captureSql },
         run: {
           describe: `knex.migrate.${method}()`,
           sessionReach: "set with SET on each connection the migration takes from the Knex instance's pool, and put back when it returns there",
