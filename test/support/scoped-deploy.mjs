@@ -8,7 +8,7 @@ const input = JSON.parse(process.argv[2]);
 const report = await deployWith({
   databaseUrl: input.url,
   cwd: input.cwd,
-  ...(input.scope ? { scope: input.scope } : {}),
+  ...(input.scope ? { atRisk: input.scope.atRisk, inPlace: input.scope.inPlace } : {}),
   onNotice: (message) => process.stderr.write(`lifeboat: ${message}\n`),
   run: {
     describe: 'the case migration',

@@ -11,7 +11,7 @@ import type { StartProgress } from '../progress.js';
 import { type AppWrites, appWritesCounter } from '../recovery/app-writes.js';
 import { type RestoreResult, restoreSnapshot } from '../restore/restore.js';
 import { type InPlaceResult, revertInPlace } from '../restore/in-place.js';
-import type { DeployScope } from '../strategies/choose.js';
+import type { AtRisk } from '../plan/at-risk.js';
 import { takeSnapshot } from '../snapshot/take.js';
 import { beginIntent, type Intent } from '../store/intent.js';
 import { appendJournal, appendJournalAfterChange } from '../store/journal.js';
@@ -86,11 +86,13 @@ export interface GuardedDeployOptions {
   /** Aborted on Ctrl-C / SIGTERM: the tool is stopped and the database restored. */
   signal?: AbortSignal;
   /**
-   * Internal: the plan's at-risk set and in-place verdict (plan/at-risk.ts), filled by the
-   * plan phase. With it, `auto` takes a scoped snapshot where it can, and a failure is
-   * rolled back in place (restore/in-place.ts).
+   * Internal, filled by the plan phase: the deploy's at-risk set (plan/at-risk.ts `atRiskSet`)
+   * and whether every statement reverts in place (`revertibleInPlace`). With a bounded set
+   * and `inPlace: true`, `auto` takes a scoped snapshot and a failure is rolled back in place
+   * (restore/in-place.ts); otherwise a full snapshot, and the strategy's reason says why.
    */
-  scope?: DeployScope;
+  atRisk?: AtRisk;
+  inPlace?: true | string;
 }
 
 /**
@@ -182,7 +184,7 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       compression: settings.dump.compression,
       ...(settings.dump.jobs ? { jobs: settings.dump.jobs } : {}),
       ...(appliedBefore ? { migrations: appliedBefore } : {}),
-      ...(options.scope && !options.destructive ? { scope: options.scope } : {}),
+      ...(options.atRisk && !options.destructive ? { scope: { atRisk: options.atRisk, inPlace: options.inPlace ?? 'the plan gave no in-place verdict' } } : {}),
       onNotice: notice,
       ...(snapshotProgress ? { onProgress: snapshotProgress.onProgress } : {}),
       signal,

@@ -7,7 +7,7 @@ import { openStore } from '../store/store.js';
 import type { MigrationAdapter, MigrationRun } from './adapter.js';
 import { type DeployReport, guardedDeploy } from './deploy.js';
 import { OUTCOMES } from './outcome.js';
-import type { DeployScope } from '../strategies/choose.js';
+import type { AtRisk } from '../plan/at-risk.js';
 
 export interface DeployWithOptions {
   adapter?: MigrationAdapter;
@@ -24,8 +24,9 @@ export interface DeployWithOptions {
   overrides?: SettingFlags;
   onNotice?: (message: string) => void;
   signal?: AbortSignal;
-  /** Internal: the plan's at-risk set and in-place verdict, as `GuardedDeployOptions.scope`. */
-  scope?: DeployScope;
+  /** Internal: the plan's at-risk set and in-place verdict, as `GuardedDeployOptions`' (for tests, until the plan fills them in). */
+  atRisk?: AtRisk;
+  inPlace?: true | string;
 }
 
 /**
@@ -49,7 +50,8 @@ export async function deployWith(options: DeployWithOptions): Promise<DeployRepo
     run: options.run,
     onNotice: options.onNotice ?? ((message) => process.stderr.write(`lifeboat: ${message}\n`)),
     ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.scope ? { scope: options.scope } : {}),
+    ...(options.atRisk ? { atRisk: options.atRisk } : {}),
+    ...(options.inPlace !== undefined ? { inPlace: options.inPlace } : {}),
   });
 }
 

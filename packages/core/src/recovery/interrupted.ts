@@ -40,10 +40,10 @@ export function describeInterrupted(record: IntentRecord): InterruptedOperation 
         return record.operation === 'deploy' && record.staging === undefined
           ? [`while rolling back in place to ${snapshot} (one transaction: nothing of it committed): the database holds the migration's result`, `roll back in place to ${snapshot} again`]
           : record.operation === 'deploy'
-          ? [`while rolling back (loading ${snapshot} into "${record.staging}"): the database holds the migration's result`, `drop "${record.staging}" and restore ${snapshot} again`]
-          : record.operation === 'drill' || record.operation === 'rehearsal'
-            ? [`during the ${record.operation}: its scratch database "${record.staging}" is left`, `drop "${record.staging}"`]
-            : [`while loading ${snapshot} into "${record.staging}": the live database is untouched`, `drop the half-loaded "${record.staging}" (run the ${record.operation} again afterwards)`];
+            ? [`while rolling back (loading ${snapshot} into "${record.staging}"): the database holds the migration's result`, `drop "${record.staging}" and restore ${snapshot} again`]
+            : record.operation === 'drill' || record.operation === 'rehearsal'
+              ? [`during the ${record.operation}: its scratch database "${record.staging}" is left`, `drop "${record.staging}"`]
+              : [`while loading ${snapshot} into "${record.staging}": the live database is untouched`, `drop the half-loaded "${record.staging}" (run the ${record.operation} again afterwards)`];
       case 'swapping':
         return [
           `in the middle of swapping the verified "${record.staging}" in for the live database: it may refuse every connection`,
