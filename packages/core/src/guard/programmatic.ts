@@ -25,7 +25,7 @@ export interface DeployWithOptions {
   overrides?: SettingFlags;
   onNotice?: (message: string) => void;
   signal?: AbortSignal;
-  /** Internal: the plan's at-risk set and in-place verdict, as `GuardedDeployOptions.scope`. */
+  /** Internal: the plan's at-risk set and in-place verdict, as `GuardedDeployOptions`' (a run without an adapter has no plan to fill them in). */
   scope?: DeployScope;
 }
 

@@ -486,7 +486,12 @@ function verification(manifest: Manifest): string {
 /** A function's archive entry as CREATE OR REPLACE (its OID, and the triggers that use it, stay). */
 async function orReplace(sql: string): Promise<string> {
   const { parse } = await libpgQuery();
-  const tree = (await parse(sql)) as { stmts?: Array<{ stmt: Record<string, Record<string, unknown>> }> };
+  // pg_restore's script brackets itself in psql's \restrict / \unrestrict meta-commands: lines for psql, not SQL.
+  const script = sql
+    .split('\n')
+    .filter((line) => !line.startsWith('\\'))
+    .join('\n');
+  const tree = (await parse(script)) as { stmts?: Array<{ stmt: Record<string, Record<string, unknown>> }> };
   const out: string[] = [];
   for (const { stmt } of tree.stmts ?? []) {
     if (stmt.CreateFunctionStmt) stmt.CreateFunctionStmt.replace = true;
