@@ -111,12 +111,12 @@ describe('rehearsals', () => {
       { migration: '001_ok', sql: 'alter table customers add column nickname text;\ncreate index on customers (nickname);' },
       { migration: '002_duplicate', sql: "insert into customers (id, name) values (1, 'a'), (1, 'b');" },
     ];
-    for (const sqlRunsAs of ['script-per-migration', 'one-transaction'] as const) {
+    for (const runs of ['script', 'wrapped'] as const) {
       const adapter: MigrationAdapter = {
         name: 'files',
         status: async () => ({ pending: [], applied: [] }),
         checkBookkeeping: async () => ({ name: 'migrations', ok: true, summary: '', problems: [], allowed: [] }),
-        sqlRunsAs,
+        runs,
       };
       const result = await rehearseSchemaOnly({ target, adapter, pending: ['001_ok', '002_duplicate'], migrations, store });
       if (!result.ran || result.ok) throw new Error(JSON.stringify(result));

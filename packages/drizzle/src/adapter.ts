@@ -44,6 +44,7 @@ export function drizzleMigrations(options: DrizzleMigrationsOptions): MigrationA
     // How the tool sends the SQL: the plan's transaction rules and the schema-only rehearsal follow it.
     runs: 'wrapped',
     name: 'drizzle',
+    bookkeeping: [`${options.schema ?? 'drizzle'}.${options.table ?? '__drizzle_migrations'}`],
     async status(client) {
       const journal = readJournal(options.folder);
       const newest = await last(client);

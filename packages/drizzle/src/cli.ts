@@ -35,8 +35,6 @@ export const cliAdapter: CliAdapter = {
     const adapterOf = (c: typeof config) => ({
       ...drizzleMigrations({ folder: c.out, table: c.migrationsTable, schema: c.migrationsSchema }),
       explainFailure: replayFailure(c.out),
-      // drizzle-orm's migrator sends every pending migration's statements in one transaction.
-      sqlRunsAs: 'one-transaction' as const,
     });
     const load = (variables: Record<string, string>) => loadDrizzleConfig(file, cwd, { ...env, ...variables });
     return {

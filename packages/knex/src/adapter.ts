@@ -14,6 +14,7 @@ export function knexMigrations(list: ListMigrations, migrations: Knex.MigratorCo
   const lockTable = qualifiedName(schema, `${tableName}_lock`);
   return {
     name: 'knex',
+    bookkeeping: [`${schema}.${tableName}`, `${schema}.${tableName}_lock`],
     // knex runs the pending migrations in one transaction, unless the config (or a migration) turns it off.
     runs: migrations.disableTransactions ? 'autocommit' : 'wrapped',
     async status(client: pg.Client) {

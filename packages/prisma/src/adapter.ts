@@ -23,6 +23,7 @@ export function prismaMigrations(migrationsDir: string, schema = 'public'): Migr
     // How the tool sends the SQL: the plan's transaction rules and the schema-only rehearsal follow it.
     runs: 'script',
     name: 'prisma',
+    bookkeeping: [`${schema}._prisma_migrations`],
     async status(client) {
       const done = await applied(client);
       const recorded = new Set(done);

@@ -40,6 +40,11 @@ export interface MigrationAdapter {
    * A migration that fails ends the capture with the server's error.
    */
   captureSql?(databaseUrl: string, pending: string[]): Promise<CaptureResult>;
+  /**
+   * The tool's own tables (`schema.table`), which it writes beside every migration: a
+   * bounded at-risk set always holds them, so an in-place rollback takes their new rows out.
+   */
+  bookkeeping?: string[];
   /** How the tool runs the pending migrations' statements: for the plan's transaction rules, and a rehearsal that runs them as the tool would. */
   runs?: MigrationRuns;
   /**

@@ -138,8 +138,13 @@ export async function makePlan(client: pg.Client, options: PlanOptions): Promise
   }
   plan.atRisk = plan.migrations.some((m) => m.parseError)
     ? { unbounded: 'a migration could not be parsed' }
-    : atRiskSet(
-        analysed.map((a) => a.effects),
+    : withBookkeeping(
+        atRiskSet(
+          analysed.map((a) => a.effects),
+          catalog,
+          statements.map((s) => `${s.migration} statement ${s.index}`),
+        ),
+        options.adapter?.bookkeeping ?? [],
         catalog,
       );
   plan.inPlace = revertibleInPlace(
@@ -150,6 +155,14 @@ export async function makePlan(client: pg.Client, options: PlanOptions): Promise
   );
   timings.totalMs = Date.now() - started;
   return plan;
+}
+
+/** The tool writes its own tables beside every migration: a bounded set holds those that exist, so a rollback in place takes their rows out too. */
+function withBookkeeping(atRisk: Plan['atRisk'], bookkeeping: string[], catalog: Catalog): Plan['atRisk'] {
+  if ('unbounded' in atRisk) return atRisk;
+  const tables = new Set(atRisk.tables);
+  for (const table of bookkeeping) if (catalog.tables.has(table)) tables.add(table);
+  return { tables: [...tables] };
 }
 
 /** Tables a statement writes or restructures: ROW EXCLUSIVE or stronger. */
