@@ -68,6 +68,7 @@ describe('checks in proportion to the at-risk set', () => {
     // accounts is at risk (an UPDATE of its rows); orders is outside the set and only gains a column.
     const applied = await deploy('m1', `update accounts set name = upper(name) where id <= 10;\nalter table orders add column shipped boolean;\n`, ['public.accounts'], appWrites);
     expect(applied.outcome, JSON.stringify(applied.checks)).toBe('applied');
+    if (applied.snapshot?.cloneDatabase) dbs.track(applied.snapshot.cloneDatabase);
     // The snapshot counted accounts with its contents, and read orders' statistics only.
     const tables = (await manifestOf(applied)).tables;
     expect(tables.find((t) => t.name === 'accounts')).toMatchObject({ exact: true, rows: 50, values: [50, 50] });
