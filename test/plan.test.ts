@@ -3,7 +3,8 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliPath, dataDigest, databases, json, query, schemaDump } from './support/db.js';
+import { cliPath, dataDigest, databaseNames, databases, json, query, schemaDump } from './support/db.js';
+import { type KnexProject, makeKnexProject } from './support/knex-project.js';
 import { makePrismaProject, type PrismaProject } from './support/prisma-project.js';
 
 const init = {
@@ -86,7 +87,8 @@ describe('know before you deploy (Prisma)', () => {
     const plan = await lifeboat(['plan', 'prisma', '--json']);
     expect(plan.exitCode, plan.stderr).toBe(0);
     const document = json(plan);
-    expect(document).toMatchObject({ blocking: false, atRisk: { tables: [] } });
+    // Only adds: nothing of the app's is at risk, only the rows Prisma records beside each migration.
+    expect(document).toMatchObject({ blocking: false, atRisk: { tables: ['public._prisma_migrations'] }, inPlace: true });
     const errors = document.migrations
       .flatMap((m: { statements: Array<{ findings: Array<{ severity: string }> }> }) => m.statements.flatMap((s) => s.findings))
       .filter((f: { severity: string }) => f.severity === 'error');
@@ -95,5 +97,39 @@ describe('know before you deploy (Prisma)', () => {
     const deploy = await lifeboat(['--json', 'prisma', 'migrate', 'deploy']);
     expect(deploy.exitCode, deploy.stderr).toBe(0);
     expect(json(deploy)).toMatchObject({ outcome: 'applied', plan: { blocking: false } });
+  });
+});
+
+/** The schema-only rehearsal in front of a Knex deploy (its migrations are code: their SQL is what they send). */
+describe('know before you deploy (Knex)', () => {
+  const dbs = databases();
+  const projects: KnexProject[] = [];
+  afterAll(async () => {
+    for (const p of projects) await p.remove();
+  });
+
+  it("a typo in a table name: the rehearsal refuses the deploy before any snapshot, in the server's words; nothing is written", async () => {
+    const db = await dbs.create('plank');
+    const project = await makeKnexProject(db.url);
+    projects.push(project);
+    await project.addMigration('20240101000000_init', "  await knex.schema.createTable('customers', (t) => { t.increments('id'); t.text('name'); });");
+    const first = await project.lifeboat(['migrate:latest']);
+    expect(first.exitCode, first.stderr).toBe(0);
+    await project.addMigration('20240102000000_typo', "  await knex.schema.alterTable('custmers', (t) => t.text('email'));");
+    const state = async () => ({ schema: await schemaDump(db.url), data: await dataDigest(db.url) });
+    const before = await state();
+    const snapshotsBefore = json(await project.run(['list', '--json'])).snapshots;
+
+    const result = await project.lifeboat(['migrate:latest']);
+    expect(result.exitCode, result.stderr).toBe(39);
+    const report = json(result);
+    expect(report.outcome).toBe('rehearsal-failed');
+    expect(report.snapshot).toBeUndefined();
+    expect(report.plan.rehearsal).toMatchObject({ ran: true, ok: false, migration: '20240102000000_typo.cjs' });
+    expect(report.plan.rehearsal.error).toMatch(/relation "custmers" does not exist/);
+
+    expect(await state()).toEqual(before);
+    expect(json(await project.run(['list', '--json'])).snapshots).toEqual(snapshotsBefore);
+    expect(await databaseNames(`${db.name}__lifeboat_rehearsal_%`)).toEqual([]);
   });
 });

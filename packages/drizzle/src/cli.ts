@@ -5,6 +5,9 @@ import { drizzleToolDatabase, resolveDatabase } from './database.js';
 import { findDrizzleKit } from './kit.js';
 import { replayFailure } from './replay.js';
 
+/** What reaches the tool's sessions (the deploy's notice): its driver's reading of the environment. */
+const SESSION_REACH = "drizzle-kit's pg driver reads PGOPTIONS and PGAPPNAME; with postgres.js (no pg installed) only the tag reaches it, and Lifeboat cancels a statement that waits past the timeout";
+
 /** Subcommands that change no database (they read it at most, or write files). */
 const PASS_THROUGH = new Set(['generate', 'check', 'up', 'drop', 'introspect', 'pull', 'export']);
 
@@ -23,7 +26,7 @@ export const cliAdapter: CliAdapter = {
   },
   async prepare({ args, cwd, env, choose }): Promise<PreparedCommand> {
     const kit = findDrizzleKit(cwd);
-    const run = (extraEnv: Record<string, string>) => kit.run(args, { cwd, env: extraEnv });
+    const run = (extraEnv: Record<string, string>) => Object.assign(kit.run(args, { cwd, env: extraEnv }), { sessionReach: SESSION_REACH });
     const subcommand = args[0];
     // No subcommand: `drizzle-kit --help`, `drizzle-kit --version`.
     if (subcommand === undefined || subcommand.startsWith('-') || PASS_THROUGH.has(subcommand)) return { mode: 'pass-through', run: run({}) };

@@ -8,6 +8,9 @@ import { listFromFiles } from './migration-files.js';
 import { knexToolDatabase, resolveKnexDatabase } from './database.js';
 import { findKnex, findKnexfile, loadKnexConfig, nearestKnexfile, readCliOptions } from './knexfile.js';
 
+/** What reaches the tool's sessions (the deploy's notice): its driver's reading of the environment. */
+const SESSION_REACH = 'the knex CLI (node-postgres) reads PGOPTIONS and PGAPPNAME, unless its connection sets `options` itself';
+
 /** Subcommands that apply migrations: the guarded deploy. */
 const MIGRATE = new Set(['migrate:latest', 'migrate:up']);
 /** Subcommands that run migrations' down(): a restore point first, no automatic rollback. */
@@ -31,7 +34,7 @@ export const cliAdapter: CliAdapter = {
   },
   async prepare({ args, cwd, env, choose }): Promise<PreparedCommand> {
     const knex = findKnex(cwd);
-    const run = (extraEnv: Record<string, string>) => knex.run(args, { cwd, env: extraEnv });
+    const run = (extraEnv: Record<string, string>) => Object.assign(knex.run(args, { cwd, env: extraEnv }), { sessionReach: SESSION_REACH });
     const subcommand = args.find((a) => /^(migrate|seed|init)/.test(a));
     // No subcommand: `knex --help`, `knex --version`.
     if (subcommand === undefined || PASS_THROUGH.has(subcommand)) return { mode: 'pass-through', run: run({}) };

@@ -3,6 +3,10 @@ import { prismaMigrations } from './adapter.js';
 import { migrationsSchema, prismaToolDatabase, resolveDatabase } from './datasource.js';
 import { findPrismaCli, locateProject, projectIn } from './project.js';
 
+/** What reaches the tool's sessions (the deploy's notice): its schema engine's reading of the environment. */
+const SESSION_REACH =
+  "Prisma's JavaScript schema engine over @prisma/adapter-pg (node-postgres) reads PGOPTIONS and PGAPPNAME; the native schema engine reads neither: add options=-c%20lock_timeout%3D5000 to its URL";
+
 /** What a `prisma …` command line is: its first word, and the second for `migrate` and `db`. */
 function subcommandOf(args: string[]): string {
   const words = args.filter((a) => !a.startsWith('-'));
@@ -37,12 +41,12 @@ export const cliAdapter: CliAdapter = {
     const project = await locateProject(cwd, args);
     const { database, env: prismaEnv } = resolveDatabase(project, env, choose);
     const adapter = prismaMigrations(project.migrationsDir, migrationsSchema(database.url));
-    const run = cli.run(args, { cwd, env: prismaEnv });
+    const run = Object.assign(cli.run(args, { cwd, env: prismaEnv }), { sessionReach: SESSION_REACH });
     if (subcommand === 'migrate deploy') {
       // Another database (a rehearsal's scratch copy): through the variables the datasource reads, as for any other source.
       const runOn = async (url: string) => {
         const on = resolveDatabase(project, env, () => ({ url, origin: 'flag', source: 'the scratch database' }));
-        return { run: cli.run(args, { cwd, env: on.env }), adapter: prismaMigrations(project.migrationsDir, migrationsSchema(url)) };
+        return { run: Object.assign(cli.run(args, { cwd, env: on.env }), { sessionReach: SESSION_REACH }), adapter: prismaMigrations(project.migrationsDir, migrationsSchema(url)) };
       };
       return { mode: 'migrate', database, adapter, run, runOn };
     }

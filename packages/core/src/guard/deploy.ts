@@ -26,7 +26,7 @@ import { gaveUpOnLock, type LockWait, nameRelations, sampleLockWaits } from './l
 import { type DeployOutcome, exitCodeOf } from './outcome.js';
 import { attributeLockWaits, makePlan } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
-import { type SessionSettings, sessionEnv, sessionReach, toolSessions } from './tool-sessions.js';
+import { DEFAULT_SESSION_REACH, type SessionSettings, sessionEnv, toolSessions } from './tool-sessions.js';
 
 export type { DeployOutcome };
 
@@ -259,7 +259,6 @@ export async function guardedDeploy(options: GuardedDeployOptions): Promise<Depl
       output: options.output ?? 'inherit',
       notice,
       onSpawn: (pid) => void tracked.update({ tool: { pid, describe: run.describe } }).catch(() => {}),
-      tool: adapter?.name,
     });
     timings.migrateMs = Date.now() - migrateStart;
     if (report.plan && report.locks) attributeLockWaits(report.plan, report.locks.waits);
@@ -463,8 +462,6 @@ interface RunStep {
   output: 'inherit' | 'stderr';
   notice: (message: string) => void;
   onSpawn: (pid: number) => void;
-  /** The adapter's name, for what reaches its tool's sessions. */
-  tool: string | undefined;
 }
 
 /**
@@ -482,7 +479,7 @@ async function runWithLockRetries(report: DeployReport, step: RunStep): Promise<
     ...(session.statementTimeoutMs !== undefined ? { statementTimeoutMs: session.statementTimeoutMs } : {}),
     attempts: 0,
     waits: [],
-    reach: run.sessionReach ?? sessionReach(step.tool ?? toolOf(run)),
+    reach: run.sessionReach ?? DEFAULT_SESSION_REACH,
   };
   report.locks = locks;
   notice(
@@ -523,12 +520,6 @@ async function runWithLockRetries(report: DeployReport, step: RunStep): Promise<
     });
     if (signal.aborted) return { xidBefore };
   }
-}
-
-/** Without an adapter (a destructive command, `lifeboat run`): the tool from the command (`prisma db push` → prisma). */
-function toolOf(run: MigrationRun): string | undefined {
-  const word = run.describe.split(' ')[0] ?? '';
-  return word === 'drizzle-kit' ? 'drizzle' : ['knex', 'prisma'].includes(word) ? word : undefined;
 }
 
 /** `held by pid 4242, "psql", in a transaction open for 3 min`. */

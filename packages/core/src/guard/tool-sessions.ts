@@ -84,18 +84,8 @@ async function setAll(connection: SessionConnection, pairs: Array<[string, strin
 }
 
 /**
- * What reaches the tool's sessions, for the deploy's notice and the README: by the adapter's
- * name (`lifeboat run` has none), or the in-process run's own words.
+ * What reaches the tool's sessions, in words, for the deploy's notice: a run says it itself
+ * (`MigrationRun.sessionReach`: each adapter knows its tool's driver); this is for a command
+ * Lifeboat knows nothing of (`lifeboat run`).
  */
-export function sessionReach(tool: string | undefined): string {
-  switch (tool) {
-    case 'knex':
-      return 'the knex CLI (node-postgres) reads PGOPTIONS and PGAPPNAME, unless its connection sets `options` itself';
-    case 'drizzle':
-      return "drizzle-kit's pg driver reads PGOPTIONS and PGAPPNAME; with postgres.js (no pg installed) only the tag reaches it, and Lifeboat cancels a statement that waits past the timeout";
-    case 'prisma':
-      return "Prisma's JavaScript schema engine over @prisma/adapter-pg (node-postgres) reads PGOPTIONS and PGAPPNAME; the native schema engine reads neither: add options=-c%20lock_timeout%3D5000 to its URL";
-    default:
-      return 'libpq (psql) and node-postgres read PGOPTIONS and PGAPPNAME; postgres.js reads the tag only (Lifeboat cancels a statement that waits past the timeout)';
-  }
-}
+export const DEFAULT_SESSION_REACH = 'libpq (psql) and node-postgres read PGOPTIONS and PGAPPNAME; postgres.js reads the tag only (Lifeboat cancels a statement that waits past the timeout)';
