@@ -33,6 +33,9 @@ exports.down = async (knex) => {
 };
 `;
 
+/** Scoped snapshots are asked for (`auto` takes a full one): what these cases measure. */
+const SCOPED = ['--strategy', 'scoped'];
+
 /** Rewrites one small table (accounts: well under 1 % of the database): a column's type changes. */
 const ONE_TABLE = `exports.up = async (knex) => {
   await knex.raw('alter table accounts alter column plan type varchar(40)');
@@ -43,12 +46,12 @@ exports.down = async (knex) => {
 `;
 
 /**
- * A second migration of the batch that fails after the first committed, on the live data
- * only (a division by zero where accounts has rows): the schema-only rehearsal, on empty
- * tables, passes it, and the deploy rolls the first back.
+ * A second migration of the batch that fails after the first ran, on the live data only (an
+ * UPDATE of accounts that divides by zero on every row it meets): the schema-only rehearsal,
+ * on empty tables, passes it, the plan bounds it to accounts, and the deploy rolls back.
  */
 const FAILS = `exports.up = async (knex) => {
-  await knex.raw('select 1 / (1 - sign((select count(*) from accounts)))::int');
+  await knex.raw('update accounts set plan = (1 / (id - id))::text where id > 0');
 };
 exports.down = async () => {};
 `;
@@ -94,7 +97,7 @@ async function deployAgainstKnex(ctx: Context, id: string, body: string, flags: 
 const strategiesOf = (runs: RunRecord[]) => [...new Set(runs.map((r) => String(r.lifeboat.detail?.strategy)))].join('/');
 
 export async function deployAdditive(ctx: Context): Promise<CaseResult> {
-  const runs = await deployAgainstKnex(ctx, 'deploy-additive', ADDITIVE);
+  const runs = await deployAgainstKnex(ctx, 'deploy-additive', ADDITIVE, SCOPED);
   const [a, b] = [medianOf(runs, 'lifeboat'), medianOf(runs, 'baseline')];
   const target = ctx.size.bytes >= 1e9 ? 500 : undefined;
   const row: Row = {
@@ -125,7 +128,7 @@ async function fullDumpMs(ctx: Context): Promise<number[]> {
 }
 
 export async function deployOneTable(ctx: Context): Promise<CaseResult> {
-  const runs = await deployAgainstKnex(ctx, 'deploy-one-table', ONE_TABLE);
+  const runs = await deployAgainstKnex(ctx, 'deploy-one-table', ONE_TABLE, SCOPED);
   const [a, b] = [medianOf(runs, 'lifeboat'), medianOf(runs, 'baseline')];
   const dumps = await withAppSession(ctx, () => fullDumpMs(ctx));
   const dump = median(dumps);
@@ -155,7 +158,7 @@ export async function rollbackOneTable(ctx: Context): Promise<CaseResult> {
         lifeboat: async (run) => {
           const store = join(ctx.work, `rollback-one-table-store-${run}`);
           const reader = startReader(ctx, 'users', users);
-          const { ms, report } = await guarded(ctx, project, store, [], 20).finally(() => reader.stop());
+          const { ms, report } = await guarded(ctx, project, store, SCOPED, 20).finally(() => reader.stop());
           const read = await reader.stop();
           if (report.outcome !== 'migration-failed-rolled-back') throw new Error(`rollback-one-table: expected the deploy rolled back, got ${report.outcome}`);
           if (report.snapshot?.cloneDatabase) ctx.track(report.snapshot.cloneDatabase);

@@ -8,6 +8,8 @@ const input = JSON.parse(process.argv[2]);
 const report = await deployWith({
   databaseUrl: input.url,
   cwd: input.cwd,
+  // Scoped where the plan allows it (auto takes a full snapshot): what these cases are about.
+  overrides: { strategy: 'scoped' },
   ...(input.scope ? { scope: input.scope } : {}),
   onNotice: (message) => process.stderr.write(`lifeboat: ${message}\n`),
   run: {

@@ -334,6 +334,8 @@ const RULE_LIST: Rule[] = [
     doc: doc('ban-concurrent-index-in-transaction'),
     check(ctx) {
       if (ctx.effects.transactional) return [];
+      // A COMMIT (or ROLLBACK) earlier in the migration ended the transaction the tool opened: what follows runs outside one.
+      if (!ctx.migration.inTransactionBlock && endedTransaction(ctx.migration.earlier)) return [];
       const why = ctx.migration.inTransactionBlock
         ? 'after the BEGIN earlier in this migration'
         : ctx.migration.runs === 'wrapped'
@@ -1056,4 +1058,14 @@ export function runRules(ctx: RuleContext): Finding[] {
     }
   }
   return findings;
+}
+
+/** The last transaction command among these statements ended a transaction (COMMIT, ROLLBACK, END). */
+function endedTransaction(earlier: readonly ParsedStatement[]): boolean {
+  for (const stmt of [...earlier].reverse()) {
+    const tx = as<{ kind?: string }>(stmt.node, 'TransactionStmt');
+    if (!tx) continue;
+    return tx.kind === 'TRANS_STMT_COMMIT' || tx.kind === 'TRANS_STMT_ROLLBACK';
+  }
+  return false;
 }

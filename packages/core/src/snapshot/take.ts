@@ -92,7 +92,9 @@ export async function takeSnapshot(options: TakeSnapshotOptions): Promise<Manife
     const scoped = chooseScoped(requested, options.scope);
     if ('choice' in scoped) choice = scoped.choice;
     else {
-      choice = encryptsAtRest(options.store) ? dumpForEncryption(requested) : await chooseStrategy(probe, target.database, requested);
+      // `scoped` where it cannot be: the full snapshot `auto` takes.
+      const full = requested === 'scoped' ? 'auto' : requested;
+      choice = encryptsAtRest(options.store) ? dumpForEncryption(full) : await chooseStrategy(probe, target.database, full);
       if (options.scope && scoped.fullBecause) choice = { ...choice, reason: `${choice.reason}; a full snapshot because ${scoped.fullBecause}` };
     }
     if (options.store.encryption?.local) await assertCanEncrypt(options.store.encryption);

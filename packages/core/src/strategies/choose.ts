@@ -57,12 +57,14 @@ export interface DeployScope {
 }
 
 /**
- * `scoped` when asked for or under `auto`, if the deploy's plan bounds the data at risk and
- * every statement reverts in place; else undefined with the reason a full snapshot is taken
- * (for `auto` to say). Asking for `scoped` where it cannot be is an error before anything is written.
+ * `scoped` when asked for (`strategy: 'scoped'`), if the deploy's plan bounds the data at
+ * risk and every statement reverts in place; else a full snapshot, as `auto` would take, with
+ * the reason. `auto` does not choose it: a scoped snapshot rolls back its own deploy's
+ * failure in place, but it is no restore point for `lifeboat rollback` after a deploy that
+ * went through, which is what a full snapshot gives every deploy today.
  */
 export function chooseScoped(requested: StrategyName, scope: DeployScope | undefined): { choice: StrategyChoice } | { fullBecause: string | undefined } {
-  if (requested !== 'scoped' && requested !== 'auto') return { fullBecause: undefined };
+  if (requested !== 'scoped') return { fullBecause: undefined };
   const why = !scope
     ? 'no plan of the deploy bounds the data at risk (a scoped snapshot is for guarded deploys)'
     : 'unbounded' in scope.atRisk
@@ -73,13 +75,7 @@ export function chooseScoped(requested: StrategyName, scope: DeployScope | undef
   if (why === undefined && scope && 'tables' in scope.atRisk) {
     const tables = scope.atRisk.tables;
     const what = tables.length === 0 ? 'the migration only adds, so the snapshot is the schema alone' : `the data at risk is ${tables.length} table(s): ${tables.join(', ')}`;
-    return { choice: { strategy: 'scoped', reason: `${requested === 'scoped' ? 'scoped was asked for' : 'auto chose scoped'}: ${what}` } };
+    return { choice: { strategy: 'scoped', reason: `scoped was asked for: ${what}` } };
   }
-  if (requested === 'scoped' && scope) {
-    throw new LifeboatError('SNAPSHOT_FAILED', `A scoped snapshot was asked for, and ${why}.`, {
-      hint: "Use strategy 'auto' (it takes a full snapshot where a scoped one cannot be) or 'dump'; nothing was changed.",
-    });
-  }
-  // `scoped` without a plan (a manual snapshot, a destructive command): a full snapshot, as `auto` would take.
   return { fullBecause: why };
 }
