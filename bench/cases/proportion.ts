@@ -46,11 +46,14 @@ exports.down = async (knex) => {
 `;
 
 /**
- * A second migration of the batch that fails after the first ran, on the live data only (an
- * UPDATE of accounts that divides by zero on every row it meets): the schema-only rehearsal,
- * on empty tables, passes it, the plan bounds it to accounts, and the deploy rolls back.
+ * A second migration of the batch that fails after the first committed, on the live data
+ * only (an UPDATE of accounts that divides by zero on every row it meets): the schema-only
+ * rehearsal, on empty tables, passes it, the plan bounds it to accounts, and the deploy
+ * rolls back. Outside a transaction, so that knex runs the batch migration by migration and
+ * the first one commits (in one transaction, nothing would be left to roll back: exit 31).
  */
-const FAILS = `exports.up = async (knex) => {
+const FAILS = `exports.config = { transaction: false };
+exports.up = async (knex) => {
   await knex.raw('update accounts set plan = (1 / (id - id))::text where id > 0');
 };
 exports.down = async () => {};
