@@ -72,10 +72,10 @@ export async function makePlan(client: pg.Client, options: PlanOptions): Promise
       if (!sources && rehearsal.captured) sources = rehearsal.captured.map((m) => ({ ...m, source: 'captured' as const }));
     } else {
       plan.rehearsal = { ran: false, why: rehearsal.why };
-      plan.notes.push(`schema-only rehearsal skipped: ${rehearsal.why}`);
+      plan.notes.push(`no schema-only rehearsal: ${rehearsal.why}`);
     }
   } else if (needsCapture) {
-    plan.notes.push('the Knex migrations are code: their SQL is captured in a schema-only rehearsal, which is off (plan.rehearse: never)');
+    plan.notes.push(`${options.adapter?.name ?? 'the'} migrations are code: their SQL is captured in a schema-only rehearsal, which is off (plan.rehearse: never)`);
   }
   if (!sources) {
     if (pending.length > 0 || !options.adapter) {

@@ -79,7 +79,7 @@ export async function rehearseSchemaOnly(options: SchemaRehearsalOptions): Promi
     }
     return runFiles(scratch.target, files!, adapter?.runs === 'wrapped' ? 'one-transaction' : 'script-per-migration');
   });
-  if (!run.ran) return { ran: false, why: `the schema-only rehearsal was skipped: ${run.why}` };
+  if (!run.ran) return { ran: false, why: run.why };
   const ms = Math.round(performance.now() - started);
   const result = run.value;
   if ('skipped' in result) return { ran: false, why: result.skipped };
