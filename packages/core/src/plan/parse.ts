@@ -66,6 +66,8 @@ function allowsIn(text: string): string[] {
  * comes from the parser's own locations (byte offsets, so the text is sliced as UTF-8).
  */
 export async function parseMigration(migration: string, sql: string): Promise<ParseResult> {
+  // An empty migration has no statements (the parser refuses an empty string).
+  if (sql.trim() === '') return { ok: true, statements: [] };
   const { parse } = await libpgQuery();
   let tree: { stmts?: Array<{ stmt: Node; stmt_location?: number; stmt_len?: number }> };
   try {

@@ -89,10 +89,13 @@ export async function makePlan(client: pg.Client, options: PlanOptions): Promise
   // 2. Parse.
   const parseStart = Date.now();
   const statements: ParsedStatement[] = [];
+  // Captured migrations that sent nothing: a migration that writes no SQL, or a capture that saw none; either way not known.
+  const uncaptured: string[] = [];
   for (const source of sources) {
     const migration: MigrationPlan = { name: source.migration, source: source.source, statements: [] };
     plan.migrations.push(migration);
     const parsed = await parseMigration(source.migration, source.sql);
+    if (parsed.ok && parsed.statements.length === 0 && source.source === 'captured') uncaptured.push(source.migration);
     if (parsed.ok) statements.push(...parsed.statements);
     else {
       migration.parseError = parsed.error;
@@ -147,6 +150,10 @@ export async function makePlan(client: pg.Client, options: PlanOptions): Promise
         options.adapter?.bookkeeping ?? [],
         catalog,
       );
+  if (uncaptured.length > 0) {
+    plan.atRisk = { unbounded: `no SQL was captured of ${uncaptured.join(', ')} in the rehearsal, so what it does is not known` };
+    plan.notes.push(`${plan.atRisk.unbounded}: a full snapshot is taken`);
+  }
   plan.inPlace = revertibleInPlace(
     statements,
     analysed.map((a) => a.effects),
