@@ -75,10 +75,11 @@ export async function parseMigration(migration: string, sql: string): Promise<Pa
   } catch (error) {
     const err = error as { message?: string; sqlDetails?: { cursorPosition?: number } };
     const cursor = err.sqlDetails?.cursorPosition;
-    const line = cursor === undefined ? undefined : lineAt(Buffer.from(sql), cursor);
+    const line = cursor === undefined ? undefined : lineAt(newlines(Buffer.from(sql)), cursor);
     return { ok: false, error: { migration, message: err.message ?? String(error), line } };
   }
   const bytes = Buffer.from(sql);
+  const breaks = newlines(bytes);
   const statements: ParsedStatement[] = [];
   const raw = tree.stmts ?? [];
   // Comments before the first statement's text allow for the whole migration.
@@ -94,7 +95,7 @@ export async function parseMigration(migration: string, sql: string): Promise<Pa
       migration,
       index: i + 1,
       sql: bytes.subarray(start, to).toString().trim(),
-      line: lineAt(bytes, start),
+      line: lineAt(breaks, start),
       kind,
       node: entry.stmt,
       allows: [...fileAllows, ...(i === 0 ? [] : allowsIn(chunk))],
@@ -121,10 +122,23 @@ function statementStart(bytes: Buffer, from: number): number {
   }
 }
 
-function lineAt(bytes: Buffer, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < Math.min(offset, bytes.length); i++) if (bytes[i] === 0x0a) line++;
-  return line;
+/** Byte offsets of the text's line breaks, found once per migration. */
+function newlines(bytes: Buffer): number[] {
+  const found: number[] = [];
+  for (let at = bytes.indexOf(0x0a); at >= 0; at = bytes.indexOf(0x0a, at + 1)) found.push(at);
+  return found;
+}
+
+/** 1-based line of a byte offset: one more than the breaks before it (a binary search, not a rescan per statement). */
+function lineAt(breaks: number[], offset: number): number {
+  let low = 0;
+  let high = breaks.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (breaks[mid]! < offset) low = mid + 1;
+    else high = mid;
+  }
+  return low + 1;
 }
 
 type Deparser = typeof import('pgsql-deparser');
